@@ -1,0 +1,63 @@
+# sfn-mcp — every set-up step lives here, so a fresh clone needs only `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+MINISTACK_VENV := .venv-ministack
+PY := $(VENV)/bin/python
+STATE := .aws-local
+
+.PHONY: help venv aws-local aws-local-stop generate demo test lint unit integration clean
+
+help:
+	@echo "make demo            start the local AWS, generate the server, call every example tool, stop"
+	@echo "make test            lint + type-check + the whole test suite (starts its own local AWS)"
+	@echo "make generate        regenerate generated/ from the local AWS"
+	@echo "make aws-local       start ministack + the fake Schema Registry and seed the examples"
+	@echo "make aws-local-stop  stop exactly the processes aws-local started"
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# ministack pins botocore exactly, so it lives in a virtualenv of its own.
+$(MINISTACK_VENV)/.installed: localaws/ministack-requirements.txt
+	test -x $(MINISTACK_VENV)/bin/python || $(PYTHON) -m venv $(MINISTACK_VENV)
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet -r localaws/ministack-requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed $(MINISTACK_VENV)/.installed
+
+aws-local: venv
+	$(PY) -m localaws start --state-dir $(STATE)
+
+aws-local-stop:
+	@if [ -x $(PY) ]; then $(PY) -m localaws stop --state-dir $(STATE); fi
+
+generate: aws-local
+	. $(STATE)/env && $(VENV)/bin/sfn-mcp generate
+
+demo: venv
+	$(PY) -m localaws start --state-dir $(STATE)
+	. $(STATE)/env && $(VENV)/bin/sfn-mcp generate --output $(STATE)/demo && \
+	  $(PY) -m localaws.demo --package-dir $(STATE)/demo --package ai_workflows; \
+	  status=$$?; $(PY) -m localaws stop --state-dir $(STATE); exit $$status
+
+lint: venv
+	$(VENV)/bin/ruff check compiler generated tests localaws examples
+	$(VENV)/bin/ruff format --check compiler generated tests localaws
+	$(VENV)/bin/mypy compiler localaws
+	cd generated && ../$(VENV)/bin/mypy --config-file ../pyproject.toml ai_workflows
+
+unit: venv
+	$(PY) -m pytest -m "not integration" -q
+
+integration: venv
+	$(PY) -m pytest -m integration -q
+
+test: lint
+	$(PY) -m pytest -q
+
+clean: aws-local-stop
+	rm -rf $(STATE) build dist *.egg-info

@@ -1,0 +1,115 @@
+"""boto3 plumbing shared by the select and pull steps: session, clients, errors, a bounded pool."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar, cast
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from .config import Settings
+from .errors import CompileError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+CREDENTIALS_HINT = (
+    "configure AWS credentials (AWS_PROFILE / --profile, `aws configure`, or AWS_ACCESS_KEY_ID "
+    "and AWS_SECRET_ACCESS_KEY); for the local AWS run `make aws-local` and `. .aws-local/env`"
+)
+
+
+class Aws:
+    """One boto3 session and its clients, configured with botocore's adaptive retries."""
+
+    def __init__(self, settings: Settings) -> None:
+        try:
+            self.session = boto3.session.Session(
+                profile_name=settings.profile, region_name=settings.region
+            )
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise CompileError(str(exc), hint="check --profile / AWS_PROFILE") from exc
+        if not self.session.region_name:
+            raise CompileError(
+                "no AWS region configured",
+                hint="pass --region, set AWS_REGION, or set region in [tool.sfn-mcp]",
+            )
+        self.region: str = self.session.region_name
+        self._config = Config(
+            retries={"mode": "adaptive", "max_attempts": 10},
+            max_pool_connections=settings.max_workers + 2,
+            user_agent_appid="sfn-mcp",
+        )
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A cached client; boto3 clients are thread-safe once created."""
+        key = (service, region or self.region)
+        if key not in self._clients:
+            self._clients[key] = self.session.client(
+                service, region_name=key[1], config=self._config
+            )
+        return self._clients[key]
+
+
+def describe_error(exc: Exception) -> str:
+    """``AccessDeniedException: User … is not authorized`` — the AWS code first, then the text."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'Unknown')}: {error.get('Message', '').strip()}".rstrip(": ")
+    return f"{type(exc).__name__}: {exc}"
+
+
+def fatal_environment_error(exc: Exception) -> CompileError | None:
+    """Errors that would hit every call alike (no credentials, endpoint down): report once."""
+    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+        return CompileError(f"no usable AWS credentials: {exc}", hint=CREDENTIALS_HINT)
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return CompileError(
+            f"cannot reach AWS: {exc}",
+            hint="check the network and AWS_ENDPOINT_URL*; for the local AWS run `make aws-local`",
+        )
+    return None
+
+
+def run_pool(
+    items: Sequence[T],
+    work: Callable[[T], R],
+    *,
+    workers: int,
+    describe: Callable[[T], str],
+    label: str,
+) -> list[R]:
+    """Run ``work`` over ``items`` on a bounded pool, in order; collect every failure.
+
+    Shows a progress line on a terminal. Failures become one CompileError naming each item
+    (``describe(item)``) with its AWS error code.
+    """
+    results: list[R | None] = [None] * len(items)
+    problems: list[str] = []
+    show = sys.stderr.isatty() and len(items) > 1
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items) or 1))) as pool:
+        futures = [pool.submit(work, item) for item in items]
+        for index, future in enumerate(futures):
+            try:
+                results[index] = future.result()
+            except CompileError as exc:
+                problems.extend(exc.problems)
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                fatal = fatal_environment_error(exc)
+                if fatal:
+                    for other in futures:
+                        other.cancel()
+                    raise fatal from exc
+                problems.append(f"{describe(items[index])}: {describe_error(exc)}")
+            if show:
+                print(f"\r  {label} {index + 1}/{len(items)}", end="", file=sys.stderr, flush=True)
+    if show:
+        print(file=sys.stderr)
+    if problems:
+        raise CompileError(problems)
+    return [cast(R, result) for result in results]

@@ -1,0 +1,257 @@
+"""Step 3, the intermediate representation: a typed, immutable description of the package.
+
+Templates read only this. Everything that needs a decision (names, collisions, input modes,
+descriptions, which model class a tool takes) is decided here, in Python, with errors that name
+the machine or schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from . import __version__
+from .config import Settings, WorkflowSettings
+from .errors import CompileError
+from .models import GeneratedModel, generate_model
+from .naming import python_identifier, snake_case, title, tool_name
+from .pull import MachineSource, SchemaSource
+
+Mode = Literal["envelope", "detail", "plain", "free-form"]
+
+# Names that tools.py imports; a tool function must not shadow them.
+RESERVED = frozenset(
+    {"annotations", "FreeFormInput", "Tool", "Workflow", "ExecutionResult", "event_envelope"}
+    | {"run_workflow", "workflow_input", "TOOLS"}
+)
+
+
+@dataclass(frozen=True)
+class ModelModule:
+    """One generated module under ``models/``: the Pydantic classes of one schema version."""
+
+    module: str
+    source: str
+    schema: SchemaSource
+
+
+@dataclass(frozen=True)
+class ToolInput:
+    model_class: str
+    module: str | None  # None: the runtime's FreeFormInput
+    mode: Mode
+    event_source: str = ""
+    event_detail_type: str = ""
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    function: str
+    constant: str
+    title: str
+    description: str
+    machine_name: str
+    machine_arn: str
+    workflow_type: Literal["STANDARD", "EXPRESS"]
+    max_wait_seconds: float
+    input: ToolInput
+    schema: SchemaSource | None
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    compiler_version: str
+    selection: str
+    tools: tuple[Tool, ...]
+    modules: tuple[ModelModule, ...]
+
+    @property
+    def server_name(self) -> str:
+        return self.name.replace("_", "-")
+
+
+def _tool_names(machines: list[MachineSource], prefix: str) -> dict[str, str]:
+    names: dict[str, str] = {}
+    owners: dict[str, list[str]] = {}
+    problems = []
+    for machine in machines:
+        name = tool_name(machine.name, prefix)
+        if not name:
+            problems.append(
+                f"state machine {machine.name!r} leaves no usable tool name once the prefix "
+                f"{prefix!r} is stripped"
+            )
+            continue
+        names[machine.name] = name
+        owners.setdefault(name, []).append(machine.name)
+    for name, machines_of_name in sorted(owners.items()):
+        if len(machines_of_name) > 1:
+            listed = " and ".join(repr(m) for m in sorted(machines_of_name))
+            problems.append(f"state machines {listed} both become tool {name!r}")
+    if problems:
+        raise CompileError(
+            problems,
+            hint="rename a state machine, or narrow the selection (--prefix, --state-machine, --tag)",
+        )
+    return names
+
+
+def _module_names(schemas: Iterable[SchemaSource]) -> dict[tuple[str, str], str]:
+    """One module per schema version; short names first, longer ones only on a clash."""
+    keys = sorted({(s.ref.arn, s.version): s for s in schemas}.items())
+    result: dict[tuple[str, str], str] = {}
+    candidates = {
+        key: [
+            snake_case(s.ref.name.split("@")[-1]),
+            snake_case(s.ref.name),
+            snake_case(f"{s.ref.registry}_{s.ref.name}"),
+            snake_case(f"{s.ref.registry}_{s.ref.name}_v{s.version}"),
+        ]
+        for key, s in keys
+    }
+    for level in range(4):
+        chosen = {key: names[min(level, 3)] or "schema" for key, names in candidates.items()}
+        counts: dict[str, int] = {}
+        for name in chosen.values():
+            counts[name] = counts.get(name, 0) + 1
+        for key, name in chosen.items():
+            if key not in result and (counts[name] == 1 or level == 3):
+                result[key] = name
+        if len(result) == len(keys):
+            break
+    return {key: python_identifier(name, frozenset({"annotations"})) for key, name in result.items()}
+
+
+def _input(
+    machine: MachineSource,
+    model: GeneratedModel | None,
+    module: str | None,
+    override: WorkflowSettings,
+) -> ToolInput:
+    where = f"workflows.{machine.name}.input-mode"
+    if model is None or module is None:
+        if override.input_mode:
+            raise CompileError(f"{where}: {machine.name!r} has no input schema, so no input mode")
+        return ToolInput(model_class="FreeFormInput", module=None, mode="free-form")
+    if model.event is None:
+        if override.input_mode == "envelope":
+            raise CompileError(
+                f"{where} is 'envelope', but the schema of {machine.name!r} has no AWSEvent "
+                "envelope with x-amazon-events-source and x-amazon-events-detail-type"
+            )
+        return ToolInput(model_class=model.root_class, module=module, mode="plain")
+    mode: Mode = override.input_mode or "envelope"
+    return ToolInput(
+        model_class=model.root_class,
+        module=module,
+        mode=mode,
+        event_source=model.event.source,
+        event_detail_type=model.event.detail_type,
+    )
+
+
+def describe(machine: MachineSource, model: GeneratedModel | None, tool_input: ToolInput,
+             wait: float) -> str:
+    """Tool description: the definition's Comment, the schema's description, how it runs."""
+    parts = [machine.comment or f"Runs the AWS Step Functions state machine {machine.name}."]
+    if model and model.description:
+        parts.append(f"Input: {model.description}")
+    if tool_input.mode == "free-form":
+        parts.append("Input: any JSON object (no input schema is registered for this workflow).")
+    elif tool_input.mode == "envelope":
+        parts.append(
+            "The arguments are the event detail; the server wraps them in an EventBridge event "
+            f"(source {tool_input.event_source}, detail-type {tool_input.event_detail_type})."
+        )
+    if machine.type == "EXPRESS":
+        parts.append(
+            f"Runs the EXPRESS workflow {machine.name} synchronously (at most 5 minutes) and "
+            "returns its status and output."
+        )
+    else:
+        parts.append(
+            f"Starts the STANDARD workflow {machine.name} and waits up to {wait:g} s for its "
+            "result; a longer run returns status RUNNING with the execution ARN."
+        )
+    return "\n\n".join(parts)
+
+
+def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, list[str]]:
+    """The package IR, plus warnings worth showing (e.g. overrides for unselected machines)."""
+    machines = sorted(machines, key=lambda m: m.name)
+    problems = [
+        f"state machine {m.name!r} has type {m.type!r}; expected STANDARD or EXPRESS"
+        for m in machines
+        if m.type not in ("STANDARD", "EXPRESS")
+    ]
+    if problems:
+        raise CompileError(problems)
+    names = _tool_names(machines, settings.prefix)
+    schemas = [m.schema for m in machines if m.schema]
+    module_names = _module_names(schemas)
+    models: dict[tuple[str, str], GeneratedModel] = {}
+    model_problems = []
+    for key in sorted(module_names):
+        schema = next(s for s in schemas if (s.ref.arn, s.version) == key)
+        try:
+            models[key] = generate_model(schema)
+        except CompileError as exc:
+            users = ", ".join(m.name for m in machines if m.schema == schema)
+            model_problems.extend(f"{p} (input of {users})" for p in exc.problems)
+    if model_problems:
+        raise CompileError(model_problems, hint="fix the schema in the EventBridge Schema Registry")
+
+    tools = []
+    problems = []
+    for machine in machines:
+        key = (machine.schema.ref.arn, machine.schema.version) if machine.schema else None
+        model = models.get(key) if key else None
+        module = module_names.get(key) if key else None
+        override = settings.workflows.get(machine.name, WorkflowSettings())
+        try:
+            tool_input = _input(machine, model, module, override)
+        except CompileError as exc:
+            problems.extend(exc.problems)
+            continue
+        wait = override.max_wait_seconds or settings.max_wait_seconds
+        name = names[machine.name]
+        function = python_identifier(name, RESERVED)
+        tools.append(
+            Tool(
+                name=name,
+                function=function,
+                constant=f"{function.upper()}_WORKFLOW",
+                title=title(name),
+                description=describe(machine, model, tool_input, wait),
+                machine_name=machine.name,
+                machine_arn=machine.arn,
+                workflow_type="EXPRESS" if machine.type == "EXPRESS" else "STANDARD",
+                max_wait_seconds=wait,
+                input=tool_input,
+                schema=machine.schema,
+            )
+        )
+    if problems:
+        raise CompileError(problems)
+    selected = {m.name for m in machines}
+    warnings = [
+        f"[tool.sfn-mcp.workflows] names {name!r}, which is not among the selected state machines"
+        for name in sorted(settings.workflows)
+        if name not in selected
+    ]
+    modules = tuple(
+        ModelModule(module=module_names[key], source=models[key].source,
+                    schema=next(s for s in schemas if (s.ref.arn, s.version) == key))
+        for key in sorted(module_names, key=lambda k: module_names[k])
+    )
+    package = Package(
+        name=settings.name,
+        compiler_version=__version__,
+        selection=settings.selection_summary(),
+        tools=tuple(sorted(tools, key=lambda t: t.name)),
+        modules=modules,
+    )
+    return package, warnings

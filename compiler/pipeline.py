@@ -1,0 +1,46 @@
+"""The whole compile in memory: select → pull → IR (with models) → render. Writing is separate."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from . import ir
+from .aws import Aws
+from .config import Settings
+from .errors import CompileError
+from .pull import pull
+from .render import render
+from .select import select
+
+
+@dataclass(frozen=True)
+class Compiled:
+    package: ir.Package
+    files: dict[str, str]
+    warnings: list[str]
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def compile_package(settings: Settings, aws: Aws | None = None) -> Compiled:
+    aws = aws or Aws(settings)
+    started = time.monotonic()
+    progress(f"Listing state machines in {aws.region} ...")
+    selected = select(aws, settings)
+    if not selected:
+        raise CompileError(
+            f"no state machine in {aws.region} matches {settings.selection_summary()}",
+            hint="check --prefix / --state-machine / --tag and the region (--region, AWS_REGION)",
+        )
+    progress(f"Selected {len(selected)} state machine(s): {settings.selection_summary()}")
+    machines = pull(aws, settings, selected)
+    schemas = {m.schema.ref.arn for m in machines if m.schema}
+    progress(f"Pulled {len(machines)} definition(s) and {len(schemas)} schema(s)")
+    package, warnings = ir.build(settings, machines)
+    files = render(package)
+    progress(f"Rendered {len(files)} files in {time.monotonic() - started:.1f} s")
+    return Compiled(package=package, files=files, warnings=warnings)

@@ -1,0 +1,1 @@
+"""Local AWS for the demo and the tests: ministack plus a fake EventBridge Schema Registry."""
