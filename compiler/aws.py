@@ -42,7 +42,7 @@ class Aws:
         self._config = Config(
             retries={"mode": "adaptive", "max_attempts": 10},
             max_pool_connections=settings.max_workers + 2,
-            user_agent_appid="sfn-mcp",
+            user_agent_extra="sfn-mcp",
         )
         self._clients: dict[tuple[str, str], Any] = {}
 
@@ -50,9 +50,8 @@ class Aws:
         """A cached client; boto3 clients are thread-safe once created."""
         key = (service, region or self.region)
         if key not in self._clients:
-            self._clients[key] = self.session.client(
-                service, region_name=key[1], config=self._config
-            )
+            make: Any = self.session.client
+            self._clients[key] = make(service, region_name=key[1], config=self._config)
         return self._clients[key]
 
 
@@ -66,7 +65,9 @@ def describe_error(exc: Exception) -> str:
 
 def fatal_environment_error(exc: Exception) -> CompileError | None:
     """Errors that would hit every call alike (no credentials, endpoint down): report once."""
-    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+    if isinstance(
+        exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError
+    ):
         return CompileError(f"no usable AWS credentials: {exc}", hint=CREDENTIALS_HINT)
     if isinstance(exc, botocore.exceptions.EndpointConnectionError):
         return CompileError(

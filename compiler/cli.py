@@ -32,25 +32,48 @@ def main() -> None:
 
 
 @main.command(epilog=GENERATE_EXAMPLE)
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="TOML file with the settings (default: ./pyproject.toml "
-              "[tool.sfn-mcp]).")
-@click.option("--prefix", help="Select machines whose name starts with this; it is stripped "
-              "from tool names. [env: STATE_MACHINE_PREFIX]")
-@click.option("--state-machine", "state_machines", multiple=True, metavar="NAME",
-              help="Select this machine by exact name (repeatable). [env: STATE_MACHINE_LIST]")
-@click.option("--tag", metavar="KEY=VALUE", help="Keep only machines with this tag. "
-              "[env: STATE_MACHINE_TAG_KEY + STATE_MACHINE_TAG_VALUE]")
-@click.option("--schema-tag-key", metavar="KEY", help="Tag whose value is the input schema's "
-              "ARN. [env: STATE_MACHINE_INPUT_SCHEMA_ARN_TAG_KEY]")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML file with the settings (default: ./pyproject.toml [tool.sfn-mcp]).",
+)
+@click.option(
+    "--prefix",
+    help="Select machines whose name starts with this; it is stripped "
+    "from tool names. [env: STATE_MACHINE_PREFIX]",
+)
+@click.option(
+    "--state-machine",
+    "state_machines",
+    multiple=True,
+    metavar="NAME",
+    help="Select this machine by exact name (repeatable). [env: STATE_MACHINE_LIST]",
+)
+@click.option(
+    "--tag",
+    metavar="KEY=VALUE",
+    help="Keep only machines with this tag. [env: STATE_MACHINE_TAG_KEY + STATE_MACHINE_TAG_VALUE]",
+)
+@click.option(
+    "--schema-tag-key",
+    metavar="KEY",
+    help="Tag whose value is the input schema's ARN. [env: STATE_MACHINE_INPUT_SCHEMA_ARN_TAG_KEY]",
+)
 @click.option("--name", help="Python package name of the server (default: from the prefix).")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder the package is written into (default: the current folder).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder the package is written into (default: the current folder).",
+)
 @click.option("--region", help="AWS region (default: AWS_REGION, then boto3's own resolution).")
 @click.option("--profile", help="AWS named profile (default: AWS_PROFILE).")
-@click.option("--max-wait-seconds", type=click.FloatRange(min=0, min_open=True),
-              help="How long STANDARD tools wait for a result before returning RUNNING "
-              "(default 50).")
+@click.option(
+    "--max-wait-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    help="How long STANDARD tools wait for a result before returning RUNNING (default 50).",
+)
 def generate(**options: Any) -> None:
     """Generate the MCP server package from the selected state machines."""
     cli = {
@@ -73,7 +96,9 @@ def generate(**options: Any) -> None:
     for tool in compiled.package.tools:
         source = (
             f"{tool.input.model_class} from {tool.schema.ref.registry}/{tool.schema.ref.name} "
-            f"v{tool.schema.version}" if tool.schema else "free-form input (no schema)"
+            f"v{tool.schema.version}"
+            if tool.schema
+            else "free-form input (no schema)"
         )
         if tool.input.mode == "envelope":
             source += ", as an EventBridge event"

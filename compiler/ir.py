@@ -94,7 +94,8 @@ def _tool_names(machines: list[MachineSource], prefix: str) -> dict[str, str]:
     if problems:
         raise CompileError(
             problems,
-            hint="rename a state machine, or narrow the selection (--prefix, --state-machine, --tag)",
+            hint="rename a state machine, or narrow the selection "
+            "(--prefix, --state-machine, --tag)",
         )
     return names
 
@@ -122,7 +123,9 @@ def _module_names(schemas: Iterable[SchemaSource]) -> dict[tuple[str, str], str]
                 result[key] = name
         if len(result) == len(keys):
             break
-    return {key: python_identifier(name, frozenset({"annotations"})) for key, name in result.items()}
+    return {
+        key: python_identifier(name, frozenset({"annotations"})) for key, name in result.items()
+    }
 
 
 def _input(
@@ -153,8 +156,9 @@ def _input(
     )
 
 
-def describe(machine: MachineSource, model: GeneratedModel | None, tool_input: ToolInput,
-             wait: float) -> str:
+def describe(
+    machine: MachineSource, model: GeneratedModel | None, tool_input: ToolInput, wait: float
+) -> str:
     """Tool description: the definition's Comment, the schema's description, how it runs."""
     parts = [machine.comment or f"Runs the AWS Step Functions state machine {machine.name}."]
     if model and model.description:
@@ -193,7 +197,7 @@ def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, l
     schemas = [m.schema for m in machines if m.schema]
     module_names = _module_names(schemas)
     models: dict[tuple[str, str], GeneratedModel] = {}
-    model_problems = []
+    model_problems: list[str] = []
     for key in sorted(module_names):
         schema = next(s for s in schemas if (s.ref.arn, s.version) == key)
         try:
@@ -207,9 +211,10 @@ def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, l
     tools = []
     problems = []
     for machine in machines:
-        key = (machine.schema.ref.arn, machine.schema.version) if machine.schema else None
-        model = models.get(key) if key else None
-        module = module_names.get(key) if key else None
+        model = module = None
+        if machine.schema:
+            schema_key = (machine.schema.ref.arn, machine.schema.version)
+            model, module = models[schema_key], module_names[schema_key]
         override = settings.workflows.get(machine.name, WorkflowSettings())
         try:
             tool_input = _input(machine, model, module, override)
@@ -243,8 +248,11 @@ def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, l
         if name not in selected
     ]
     modules = tuple(
-        ModelModule(module=module_names[key], source=models[key].source,
-                    schema=next(s for s in schemas if (s.ref.arn, s.version) == key))
+        ModelModule(
+            module=module_names[key],
+            source=models[key].source,
+            schema=next(s for s in schemas if (s.ref.arn, s.version) == key),
+        )
         for key in sorted(module_names, key=lambda k: module_names[k])
     )
     package = Package(

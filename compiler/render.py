@@ -23,7 +23,10 @@ _TOKENS = re.compile(r"\S+\s*|\s+")
 
 def templates_dir() -> Path:
     """``compiler/templates`` in an installed wheel, ``templates/`` in a source checkout."""
-    for candidate in (Path(__file__).with_name("templates"), Path(__file__).parents[1] / "templates"):
+    for candidate in (
+        Path(__file__).with_name("templates"),
+        Path(__file__).parents[1] / "templates",
+    ):
         if candidate.is_dir():
             return candidate
     raise CompileError("the sfn-mcp templates are missing; reinstall sfn-mcp")

@@ -159,7 +159,7 @@ def _make_client(region: str, purpose: Literal["control", "sync"]) -> Any:
     import boto3
     from botocore.config import Config
 
-    options: dict[str, Any] = {"user_agent_appid": "sfn-mcp"}
+    options: dict[str, Any] = {"user_agent_extra": "sfn-mcp"}
     if purpose == "sync":
         # One attempt only: botocore would otherwise resend StartSyncExecution after a read
         # timeout or a 5xx and start a duplicate execution.
@@ -316,7 +316,9 @@ def _result(response: Mapping[str, Any]) -> ExecutionResult:
     return ExecutionResult(
         status=str(response.get("status", "UNKNOWN")),
         execution_arn=response.get("executionArn"),
-        output=_parse_output(response.get("output")) if response.get("status") == "SUCCEEDED" else None,
+        output=_parse_output(response.get("output"))
+        if response.get("status") == "SUCCEEDED"
+        else None,
         error=response.get("error"),
         cause=response.get("cause"),
         start_date=_iso(response.get("startDate")),

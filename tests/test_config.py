@@ -1,0 +1,107 @@
+from pathlib import Path
+
+import pytest
+
+from compiler.config import WorkflowSettings, load_settings
+from compiler.errors import CompileError
+
+
+def write(tmp_path: Path, text: str, name: str = "pyproject.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_anchor_environment_variables_are_read(tmp_path: Path) -> None:
+    env = {
+        "STATE_MACHINE_PREFIX": "mcpdemo-",
+        "STATE_MACHINE_LIST": " other-machine , second ,,",
+        "STATE_MACHINE_TAG_KEY": "team",
+        "STATE_MACHINE_TAG_VALUE": "ai",
+        "STATE_MACHINE_INPUT_SCHEMA_ARN_TAG_KEY": "schema",
+        "AWS_REGION": "eu-west-1",
+    }
+    s = load_settings({}, env=env, cwd=tmp_path)
+    assert s.prefix == "mcpdemo-"
+    assert s.state_machines == ("other-machine", "second")
+    assert s.tag == ("team", "ai")
+    assert s.schema_tag_key == "schema"
+    assert s.region == "eu-west-1"
+    assert s.name == "mcpdemo"  # derived from the prefix
+    assert s.output == tmp_path
+
+
+def test_cli_beats_file_beats_environment(tmp_path: Path) -> None:
+    write(tmp_path, '[tool.sfn-mcp]\nprefix = "file-"\nname = "from_file"\noutput = "out"\n')
+    env = {"STATE_MACHINE_PREFIX": "env-", "STATE_MACHINE_INPUT_SCHEMA_ARN_TAG_KEY": "env-key"}
+    s = load_settings({}, env=env, cwd=tmp_path)
+    assert (s.prefix, s.name, s.schema_tag_key) == ("file-", "from_file", "env-key")
+    assert s.output == (tmp_path / "out").resolve()
+    s = load_settings({"prefix": "cli-", "output": "elsewhere"}, env=env, cwd=tmp_path)
+    assert s.prefix == "cli-"
+    assert s.output == (tmp_path / "elsewhere").resolve()
+
+
+def test_output_in_a_config_file_is_relative_to_that_file(tmp_path: Path) -> None:
+    config = write(tmp_path, 'prefix = "p-"\noutput = "gen"\n', name="sfn-mcp.toml")
+    elsewhere = tmp_path / "sub"
+    elsewhere.mkdir()
+    s = load_settings({}, config_path=config, env={}, cwd=elsewhere)
+    assert s.output == (tmp_path / "gen").resolve()
+
+
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [({"STATE_MACHINE_TAG_KEY": "team"}, "value"), ({"STATE_MACHINE_TAG_VALUE": "ai"}, "key")],
+)
+def test_half_a_tag_filter_is_an_error_not_zero_tools(
+    tmp_path: Path, env: dict[str, str], missing: str
+) -> None:
+    with pytest.raises(CompileError) as raised:
+        load_settings({}, env=env, cwd=tmp_path)
+    assert f"the {missing} is missing" in raised.value.render()
+    assert "STATE_MACHINE_TAG_VALUE" in raised.value.render()
+
+
+def test_cli_tag_must_be_key_equals_value(tmp_path: Path) -> None:
+    with pytest.raises(CompileError, match="KEY=VALUE"):
+        load_settings({"tag": "team"}, env={}, cwd=tmp_path)
+    assert load_settings({"tag": "team=ai=x"}, env={}, cwd=tmp_path).tag == ("team", "ai=x")
+
+
+def test_unknown_settings_are_errors_with_the_valid_list(tmp_path: Path) -> None:
+    write(tmp_path, '[tool.sfn-mcp]\npreffix = "x"\n')
+    with pytest.raises(CompileError) as raised:
+        load_settings({}, env={}, cwd=tmp_path)
+    assert "preffix" in raised.value.render()
+    assert "valid settings" in raised.value.render()
+
+
+def test_workflow_overrides(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        '[tool.sfn-mcp]\nprefix = "p-"\n'
+        '[tool.sfn-mcp.workflows."p-orders"]\ninput-mode = "detail"\nmax-wait-seconds = 5\n',
+    )
+    s = load_settings({}, env={}, cwd=tmp_path)
+    assert s.workflows == {"p-orders": WorkflowSettings(input_mode="detail", max_wait_seconds=5.0)}
+    write(tmp_path, '[tool.sfn-mcp.workflows."p-orders"]\ninput-mode = "raw"\n')
+    with pytest.raises(CompileError, match="envelope, detail"):
+        load_settings({}, env={}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("name", ["Bad-Name", "1abc", "with space", "_private"])
+def test_package_name_must_be_a_lowercase_identifier(tmp_path: Path, name: str) -> None:
+    with pytest.raises(CompileError, match="not a lowercase Python identifier"):
+        load_settings({"name": name}, env={}, cwd=tmp_path)
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    write(tmp_path, "[tool.sfn-mcp\n")
+    with pytest.raises(CompileError, match="pyproject.toml is not valid TOML"):
+        load_settings({}, env={}, cwd=tmp_path)
+
+
+def test_pyproject_without_our_table_is_ignored(tmp_path: Path) -> None:
+    write(tmp_path, '[project]\nname = "x"\n')
+    assert load_settings({}, env={}, cwd=tmp_path).config_file is None

@@ -1,0 +1,112 @@
+import pytest
+
+from compiler import ir
+from compiler.config import Settings, WorkflowSettings
+from compiler.errors import CompileError
+from tests.sources import ORDER_PLACED, SHIPMENT, example_machines, machine, schema
+
+SETTINGS = Settings(prefix="shop-", name="shop_tools")
+
+
+def test_tools_are_named_sorted_and_typed() -> None:
+    package, warnings = ir.build(SETTINGS, list(reversed(example_machines())))
+    assert warnings == []
+    assert [t.name for t in package.tools] == ["free", "order_placed", "ship"]
+    free, order, ship = package.tools
+    assert (order.input.model_class, order.input.module, order.input.mode) == (
+        "OrderPlaced",
+        "order_placed",
+        "envelope",
+    )
+    assert (order.input.event_source, order.input.event_detail_type) == (
+        "com.example.shop",
+        "OrderPlaced",
+    )
+    assert (ship.input.model_class, ship.input.mode, ship.workflow_type) == (
+        "Shipment",
+        "plain",
+        "EXPRESS",
+    )
+    assert (free.input.model_class, free.input.module, free.input.mode) == (
+        "FreeFormInput",
+        None,
+        "free-form",
+    )
+    assert [m.module for m in package.modules] == ["order_placed", "shipment"]
+
+
+def test_description_combines_comment_schema_description_and_type() -> None:
+    package, _ = ir.build(SETTINGS, example_machines())
+    order = next(t for t in package.tools if t.name == "order_placed")
+    assert order.description.startswith("Processes an order.\n\nInput: A customer placed an order.")
+    assert (
+        "EventBridge event (source com.example.shop, detail-type OrderPlaced)" in order.description
+    )
+    assert "STANDARD workflow shop-order-placed and waits up to 50 s" in order.description
+    ship = next(t for t in package.tools if t.name == "ship")
+    assert ship.description.startswith("Runs the AWS Step Functions state machine shop-ship.")
+    assert "EXPRESS workflow shop-ship synchronously" in ship.description
+    free = next(t for t in package.tools if t.name == "free")
+    assert "any JSON object" in free.description
+
+
+def test_two_machines_with_one_tool_name_is_an_error_naming_both() -> None:
+    machines = [machine("shop-quick-echo", kind="EXPRESS"), machine("shop-quick.echo")]
+    with pytest.raises(CompileError) as raised:
+        ir.build(SETTINGS, machines)
+    text = raised.value.render()
+    assert "'shop-quick-echo' and 'shop-quick.echo' both become tool 'quick_echo'" in text
+    assert "hint:" in text
+
+
+def test_machine_named_exactly_like_the_prefix_is_an_error() -> None:
+    with pytest.raises(CompileError, match="leaves no usable tool name"):
+        ir.build(SETTINGS, [machine("shop-")])
+
+
+def test_same_schema_name_in_two_registries_gets_two_modules() -> None:
+    a = schema("Order", SHIPMENT | {"title": "Order"}, kind="JSONSchemaDraft4", registry="east")
+    b = schema("Order", SHIPMENT | {"title": "Order"}, kind="JSONSchemaDraft4", registry="west")
+    package, _ = ir.build(SETTINGS, [machine("shop-a", source=a), machine("shop-b", source=b)])
+    assert sorted(m.module for m in package.modules) == ["east_order", "west_order"]
+    assert {t.input.module for t in package.tools} == {"east_order", "west_order"}
+
+
+def test_machines_sharing_a_schema_share_one_module() -> None:
+    s = schema("Shipment", SHIPMENT, kind="JSONSchemaDraft4")
+    package, _ = ir.build(SETTINGS, [machine("shop-a", source=s), machine("shop-b", source=s)])
+    assert [m.module for m in package.modules] == ["shipment"]
+
+
+def test_input_mode_overrides() -> None:
+    order = schema("com.example.shop@OrderPlaced", ORDER_PLACED)
+    settings = Settings(
+        prefix="shop-",
+        workflows={"shop-order": WorkflowSettings(input_mode="detail", max_wait_seconds=7)},
+    )
+    package, _ = ir.build(settings, [machine("shop-order", source=order)])
+    assert package.tools[0].input.mode == "detail"
+    assert package.tools[0].max_wait_seconds == 7
+
+    plain = schema("Shipment", SHIPMENT, kind="JSONSchemaDraft4")
+    bad = Settings(prefix="shop-", workflows={"shop-s": WorkflowSettings(input_mode="envelope")})
+    with pytest.raises(CompileError, match="no AWSEvent envelope"):
+        ir.build(bad, [machine("shop-s", source=plain)])
+
+
+def test_overrides_for_unselected_machines_are_reported() -> None:
+    settings = Settings(prefix="shop-", workflows={"shop-gone": WorkflowSettings()})
+    _, warnings = ir.build(settings, [machine("shop-here")])
+    assert warnings == [
+        "[tool.sfn-mcp.workflows] names 'shop-gone', which is not among the selected state machines"
+    ]
+
+
+def test_model_errors_name_schema_and_machine() -> None:
+    broken = schema(
+        "Broken", {"type": "object", "properties": {"a": {"$ref": "#/nope"}}}, "JSONSchemaDraft4"
+    )
+    with pytest.raises(CompileError) as raised:
+        ir.build(SETTINGS, [machine("shop-x", source=broken)])
+    assert "schema shop/Broken v1" in raised.value.render()
+    assert "(input of shop-x)" in raised.value.render()

@@ -1,0 +1,132 @@
+"""Rendering: escaping of AWS strings, lint/type cleanliness, determinism, the served schemas."""
+
+import importlib
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from compiler import ir
+from compiler.config import Settings
+from compiler.render import py_string, render
+from compiler.write import write_package
+from tests.sources import example_machines, machine
+
+ROOT = Path(__file__).parents[1]
+VENV_BIN = Path(sys.executable).parent
+HOSTILE = [
+    'Say """hi""" and leave',
+    "{{ config }} {% raw %} ${x}",
+    "'); import os; os.system('echo pwned') #",
+    "back\\slash \\n not a newline\nreal newline\ttab \x00 nul é 🚀",
+    "x" * 300,
+]
+
+
+def build(tmp_path: Path, machines: list[Any], name: str) -> Path:
+    package, _ = ir.build(Settings(prefix="shop-", name=name), machines)
+    write_package(render(package), tmp_path, name)
+    return tmp_path / name
+
+
+def import_package(root: Path, name: str) -> Any:
+    sys.path.insert(0, str(root))
+    try:
+        return importlib.import_module(f"{name}.tools")
+    finally:
+        sys.path.remove(str(root))
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_py_string_round_trips_exactly(text: str) -> None:
+    assert eval(py_string(text)) == text  # noqa: S307 - the point is that it is a pure literal
+
+
+def test_hostile_comments_come_out_as_inert_text(tmp_path: Path) -> None:
+    machines = [
+        machine(f"shop-m{i}", comment=comment, kind="EXPRESS") for i, comment in enumerate(HOSTILE)
+    ]
+    target = build(tmp_path, machines, "hostile_pkg")
+    tools = import_package(tmp_path, "hostile_pkg")
+    descriptions = [t.description for t in tools.TOOLS]
+    for comment, description in zip(HOSTILE, descriptions, strict=True):
+        assert description.startswith(comment.strip())
+    assert "import os" not in (target / "tools.py").read_text().replace("import os; os.system", "")
+    readme = (target / "README.md").read_text()
+    assert "{{" in readme  # Jinja did not interpret the AWS text
+
+
+def test_generated_package_is_clean_under_ruff_and_mypy(tmp_path: Path) -> None:
+    build(tmp_path, example_machines() + [machine("shop-odd", comment=HOSTILE[2])], "clean_pkg")
+    ruff = subprocess.run(
+        [VENV_BIN / "ruff", "check", "--config", ROOT / "pyproject.toml", "clean_pkg"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert ruff.returncode == 0, ruff.stdout
+    fmt = subprocess.run(
+        [VENV_BIN / "ruff", "format", "--check", "--config", ROOT / "pyproject.toml", "clean_pkg"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert fmt.returncode == 0, fmt.stdout
+    mypy = subprocess.run(
+        [VENV_BIN / "mypy", "--config-file", ROOT / "pyproject.toml", "clean_pkg"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert mypy.returncode == 0, mypy.stdout
+
+
+def test_output_is_byte_identical_whatever_the_listing_order(tmp_path: Path) -> None:
+    machines = example_machines()
+    first = render(ir.build(Settings(prefix="shop-", name="p"), machines)[0])
+    shuffled = list(machines)
+    random.Random(7).shuffle(shuffled)
+    shuffled.reverse()
+    second = render(ir.build(Settings(prefix="shop-", name="p"), shuffled)[0])
+    assert first == second
+    assert not any("2026-" in text or "timestamp" in text.lower() for text in first.values())
+
+
+def test_package_layout(tmp_path: Path) -> None:
+    target = build(tmp_path, example_machines(), "layout_pkg")
+    files = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
+    assert files == [
+        "README.md",
+        "__init__.py",
+        "__main__.py",
+        "_runtime.py",
+        "models/__init__.py",
+        "models/order_placed.py",
+        "models/shipment.py",
+        "server.py",
+        "tools.py",
+    ]
+    assert (target / "_runtime.py").read_bytes() == (ROOT / "compiler" / "runtime.py").read_bytes()
+
+
+@pytest.mark.anyio
+async def test_served_input_schemas_are_the_workflow_inputs_without_wrapper(
+    tmp_path: Path,
+) -> None:
+    build(tmp_path, example_machines(), "served_pkg")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        server = importlib.import_module("served_pkg.server").server
+    finally:
+        sys.path.remove(str(tmp_path))
+    async with Client(server) as client:
+        listed = {t.name: t for t in (await client.list_tools()).tools}
+        order = listed["order_placed"].input_schema
+        assert order["required"] == ["orderId", "items", "currency"]
+        assert order["properties"]["currency"]["enum"] == ["USD", "EUR"]
+        assert "parameters" not in order["properties"]
+        assert listed["order_placed"].title == "Order placed"
+        assert listed["free"].input_schema["additionalProperties"] is True
+        bad = await client.call_tool("order_placed", {"orderId": "nope", "currency": "JPY"})
+        assert bad.is_error
+        text = bad.content[0].text  # type: ignore[union-attr]
+        assert "nothing was started" in text
+        assert "orderId" in text and "items" in text and "currency" in text
