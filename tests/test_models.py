@@ -54,7 +54,7 @@ def test_openapi_event_schema_exposes_the_detail_with_its_contract() -> None:
 
 def test_optional_fields_stay_absent_instead_of_null() -> None:
     generated = generate_model(schema("com.example.shop@OrderPlaced", ORDER_PLACED))
-    model = getattr(load(generated.source, "m"), "OrderPlaced")
+    model = load(generated.source, "m").OrderPlaced
     value = model.model_validate(
         {"orderId": "ORD-1234", "items": [{"city": "Oslo"}], "currency": "EUR", "class": "x"}
     )
