@@ -40,7 +40,7 @@ class Aws:
             )
         self.region: str = self.session.region_name
         self._config = Config(
-            retries={"mode": "adaptive", "max_attempts": 10},
+            retries={"mode": "adaptive", "max_attempts": 5},
             max_pool_connections=settings.max_workers + 2,
             user_agent_extra="sfn-mcp",
         )

@@ -6,8 +6,10 @@ import sys
 import time
 from dataclasses import dataclass
 
+import botocore.exceptions
+
 from . import ir
-from .aws import Aws
+from .aws import CREDENTIALS_HINT, Aws, describe_error, fatal_environment_error
 from .config import Settings
 from .errors import CompileError
 from .pull import pull
@@ -27,7 +29,20 @@ def progress(message: str) -> None:
 
 
 def compile_package(settings: Settings, aws: Aws | None = None) -> Compiled:
-    aws = aws or Aws(settings)
+    """Compile in memory; every AWS failure comes out as a CompileError, never a traceback."""
+    try:
+        return _compile(settings, aws or Aws(settings))
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        fatal = fatal_environment_error(exc)
+        if fatal:
+            raise fatal from exc
+        operation = getattr(exc, "operation_name", None) or "an AWS call"
+        raise CompileError(
+            f"{operation} failed: {describe_error(exc)}", hint=CREDENTIALS_HINT
+        ) from exc
+
+
+def _compile(settings: Settings, aws: Aws) -> Compiled:
     started = time.monotonic()
     progress(f"Listing state machines in {aws.region} ...")
     selected = select(aws, settings)
