@@ -1,0 +1,261 @@
+"""End to end against the local AWS (ministack + the fake Schema Registry): compile the example
+workflows, run the generated server as a subprocess over stdio, and drive it with the MCP SDK."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.types import CallToolResult, TextContent
+
+from compiler.write import read_tree
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+ROOT = Path(__file__).parents[1]
+SFN_MCP = Path(sys.executable).with_name("sfn-mcp")
+ROLE = "arn:aws:iam::000000000000:role/ai-workflows-states"
+
+ORDER = {
+    "orderId": "ORD-20261123",
+    "customer": {"customerId": "CUST-77", "email": "ada@example.com", "tier": "gold"},
+    "items": [
+        {"sku": "KB-1001", "quantity": 1, "unitPrice": 89.5},
+        {"sku": "MS-2002", "quantity": 2, "unitPrice": 25.0},
+    ],
+    "currency": "EUR",
+}
+
+
+def generate(env: dict[str, str], output: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(SFN_MCP), "generate", "-o", str(output), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def executions(local_aws: Any, name: str) -> int:
+    sfn = local_aws.client("stepfunctions")
+    arn = f"arn:aws:states:us-east-1:000000000000:stateMachine:{name}"
+    pages = sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=arn, PaginationConfig={"PageSize": 100}
+    )
+    return sum(len(page["executions"]) for page in pages)
+
+
+@pytest.fixture(scope="module")
+def aws_env(local_aws: Any) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STATE_MACHINE_"))}
+    return env | dict(local_aws.env)
+
+
+@pytest.fixture(scope="module")
+def package_dir(aws_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example package, generated with the repository's own [tool.sfn-mcp] settings."""
+    output = tmp_path_factory.mktemp("generated")
+    generate(aws_env, output)
+    return output
+
+
+@asynccontextmanager
+async def server(package_dir: Path, env: dict[str, str], name: str = "ai_workflows",
+                 ) -> AsyncIterator[ClientSession]:  # fmt: skip
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", name], cwd=str(package_dir), env=env
+    )
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        yield session
+
+
+def text(result: CallToolResult) -> str:
+    block = result.content[0]
+    assert isinstance(block, TextContent)
+    return block.text
+
+
+def test_golden_record_matches_a_fresh_generate(package_dir: Path) -> None:
+    fresh = read_tree(package_dir / "ai_workflows")
+    committed = read_tree(ROOT / "generated" / "ai_workflows")
+    assert sorted(fresh) == sorted(committed), "files differ: run `make generate` and commit"
+    stale = [path for path in fresh if fresh[path] != committed[path]]
+    assert stale == [], f"generated/ is stale in {stale}: run `make generate` and commit"
+
+
+def test_regenerating_gives_byte_identical_files(
+    aws_env: dict[str, str], package_dir: Path, tmp_path: Path
+) -> None:
+    generate(aws_env | {"PYTHONHASHSEED": "4242"}, tmp_path)
+    assert read_tree(tmp_path / "ai_workflows") == read_tree(package_dir / "ai_workflows")
+
+
+async def test_tools_list_shows_top_level_typed_schemas(
+    package_dir: Path, aws_env: dict[str, str]
+) -> None:
+    async with server(package_dir, aws_env) as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+    assert sorted(tools) == ["daily_etl", "document_analysis", "order_processing", "support_triage"]
+    order = tools["order_processing"].input_schema
+    assert set(order["required"]) >= {"orderId", "customer", "items", "currency"}
+    assert order["properties"]["currency"]["enum"] == ["USD", "EUR", "GBP"]
+    assert "detail" not in order["properties"] and "parameters" not in order["properties"]
+    etl = tools["daily_etl"].input_schema
+    assert set(etl["required"]) == {"runDate", "tables"}
+    assert etl["properties"]["tables"]["items"]["enum"] == ["orders", "customers", "inventory"]
+    docs = tools["document_analysis"].input_schema
+    assert set(docs["required"]) == {"bucket", "key"}
+    assert tools["support_triage"].input_schema["additionalProperties"] is True
+    assert "EXPRESS" in (tools["document_analysis"].description or "")
+
+
+async def test_a_valid_call_runs_the_real_execution(
+    package_dir: Path, aws_env: dict[str, str], local_aws: Any
+) -> None:
+    before = executions(local_aws, "ai-workflows-order-processing")
+    async with server(package_dir, aws_env) as session:
+        result = await session.call_tool("order_processing", ORDER)
+    assert not result.is_error, text(result)
+    data = result.structured_content
+    assert data is not None and data["status"] == "SUCCEEDED"
+    assert data["output"]["orderId"] == "ORD-20261123"
+    assert data["output"]["status"] == "CONFIRMED"
+    assert data["output"]["currency"] == "EUR"
+    assert data["executionArn"].startswith("arn:aws:states:us-east-1:000000000000:execution:")
+    assert executions(local_aws, "ai-workflows-order-processing") == before + 1
+    described = local_aws.client("stepfunctions").describe_execution(
+        executionArn=data["executionArn"]
+    )
+    event = json.loads(described["input"])  # what EventBridge would have delivered
+    assert event["source"] == "com.example.shop" and event["detail-type"] == "OrderPlaced"
+    assert event["detail"]["orderId"] == "ORD-20261123"
+
+
+async def test_invalid_arguments_are_rejected_before_any_execution(
+    package_dir: Path, aws_env: dict[str, str], local_aws: Any
+) -> None:
+    before = executions(local_aws, "ai-workflows-order-processing")
+    bad = dict(ORDER, currency="JPY", items=[])
+    async with server(package_dir, aws_env) as session:
+        result = await session.call_tool("order_processing", bad)
+    assert result.is_error
+    assert "currency" in text(result) and "items" in text(result)
+    assert "nothing was started" in text(result)
+    assert executions(local_aws, "ai-workflows-order-processing") == before
+
+
+async def test_the_failed_path_is_an_error_with_error_and_cause(
+    package_dir: Path, aws_env: dict[str, str]
+) -> None:
+    order = dict(ORDER, orderId="ORD-40400", items=[{"sku": "OOS-404", "quantity": 1,
+                                                     "unitPrice": 10}])  # fmt: skip
+    async with server(package_dir, aws_env) as session:
+        result = await session.call_tool("order_processing", order)
+    assert result.is_error
+    assert "FAILED with error OutOfStock" in text(result)
+    assert "OOS-404" in text(result)
+    assert result.structured_content is not None
+    assert result.structured_content["error"] == "OutOfStock"
+    assert "OOS-404" in result.structured_content["cause"]
+
+
+async def test_express_and_jsonata_workflows_return_their_output(
+    package_dir: Path, aws_env: dict[str, str]
+) -> None:
+    async with server(package_dir, aws_env) as session:
+        analysis = await session.call_tool(
+            "document_analysis",
+            {"bucket": "ai-workflows-documents", "key": "docs/product-launch-memo.txt"},
+        )
+        triage = await session.call_tool(
+            "support_triage",
+            {"subject": "Checkout is down", "body": "Full outage since 9am", "customerTier":
+             "enterprise"},
+        )  # fmt: skip
+    assert not analysis.is_error, text(analysis)
+    assert analysis.structured_content is not None
+    assert analysis.structured_content["output"]["wordCount"] > 0
+    assert not triage.is_error, text(triage)
+    assert triage.structured_content is not None
+    assert triage.structured_content["output"]["priority"] == "P1"
+
+
+@pytest.fixture(scope="module")
+def slow_package(
+    local_aws: Any, aws_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A test-only EXPRESS machine that waits 2 s, compiled into its own package."""
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {"Type": "Wait", "Seconds": 2, "Next": "Done"},
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    local_aws.client("stepfunctions").create_state_machine(
+        name="sfn-test-slow-express", definition=json.dumps(definition), roleArn=ROLE,
+        type="EXPRESS",
+    )  # fmt: skip
+    output = tmp_path_factory.mktemp("slow")
+    generate(aws_env, output, "--prefix", "sfn-test-", "--name", "slow_tools")
+    return output
+
+
+async def test_a_slow_express_call_does_not_delay_tools_list(
+    slow_package: Path, aws_env: dict[str, str]
+) -> None:
+    async with server(slow_package, aws_env, name="slow_tools") as session:
+        await session.list_tools()  # warm up
+        listed_after: list[float] = []
+        call_took: list[float] = []
+
+        async def call() -> None:
+            started = time.monotonic()
+            result = await session.call_tool("slow_express", {"n": 1})
+            call_took.append(time.monotonic() - started)
+            assert not result.is_error, text(result)
+
+        async def list_during() -> None:
+            await anyio.sleep(0.5)
+            started = time.monotonic()
+            await session.list_tools()
+            listed_after.append(time.monotonic() - started)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(call)
+            group.start_soon(list_during)
+    print(
+        f"\n2 s EXPRESS call: {call_took[0]:.2f} s; concurrent tools/list: {listed_after[0]:.3f} s"
+    )
+    assert call_took[0] >= 1.9
+    assert listed_after[0] < 0.5
+
+
+def test_more_than_one_page_of_machines_becomes_tools(
+    local_aws: Any, aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    sfn = local_aws.client("stepfunctions")
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    for i in range(105):
+        sfn.create_state_machine(name=f"bulk-{i:03d}", definition=definition, roleArn=ROLE)
+    result = generate(aws_env, tmp_path, "--prefix", "bulk-", "--name", "bulk_tools")
+    assert "Wrote 105 tool(s)" in result.stderr
+    tools_py = (tmp_path / "bulk_tools" / "tools.py").read_text()
+    assert tools_py.count("    Tool(\n") == 105
+    assert 'name="104"' in tools_py  # a machine from the second page of ListStateMachines
