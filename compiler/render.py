@@ -59,12 +59,9 @@ def model_imports(package: Package) -> list[tuple[str, str]]:
 def runtime_imports(package: Package) -> list[str]:
     names = {"ExecutionResult", "Tool", "Workflow", "run_workflow"}
     for tool in package.tools:
-        names.add(
-            {
-                "envelope": "event_envelope",
-                "free-form": "FreeFormInput",
-            }.get(tool.input.mode, "workflow_input")
-        )
+        names.add("event_envelope" if tool.input.mode == "envelope" else "workflow_input")
+        if tool.input.mode == "free-form":
+            names.add("FreeFormInput")
     return sorted(names, key=str.lower)
 
 

@@ -410,6 +410,12 @@ def build_server(
             outcome = await tool.run(model)
         except WorkflowError as exc:
             return _text_result(f"{tool.name}: {exc}", error=True)
+        except Exception as exc:  # a bug must still answer the call, not drop the session
+            logger.exception("tool %s failed", tool.name)
+            return _text_result(
+                f"{tool.name}: internal error in the server: {type(exc).__name__}: {exc}",
+                error=True,
+            )
         return tool_result(tool.name, outcome)
 
     return Server(

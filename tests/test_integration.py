@@ -190,7 +190,7 @@ async def test_express_and_jsonata_workflows_return_their_output(
         )  # fmt: skip
     assert not analysis.is_error, text(analysis)
     assert analysis.structured_content is not None
-    assert analysis.structured_content["output"]["wordCount"] > 0
+    assert analysis.structured_content["output"]["results"]["wordCount"] > 0
     assert not triage.is_error, text(triage)
     assert triage.structured_content is not None
     assert triage.structured_content["output"]["priority"] == "P1"

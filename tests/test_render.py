@@ -130,3 +130,14 @@ async def test_served_input_schemas_are_the_workflow_inputs_without_wrapper(
         text = bad.content[0].text  # type: ignore[union-attr]
         assert "nothing was started" in text
         assert "orderId" in text and "items" in text and "currency" in text
+
+
+@pytest.mark.parametrize("only", ["shop-free", "shop-order-placed", "shop-ship"])
+def test_a_package_of_one_input_mode_imports_what_it_uses(tmp_path: Path, only: str) -> None:
+    machines = [m for m in example_machines() if m.name == only]
+    build(tmp_path, machines, f"single_{only[5:].replace('-', '_')}")
+    result = subprocess.run(
+        [VENV_BIN / "ruff", "check", "--select", "F", "--isolated", "."],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout

@@ -273,3 +273,17 @@ def test_max_wait_can_be_overridden_by_environment() -> None:
     assert runtime.max_wait_seconds(STANDARD, {"SFN_MCP_MAX_WAIT_SECONDS": "3"}) == 3
     assert runtime.max_wait_seconds(STANDARD, {"SFN_MCP_MAX_WAIT_SECONDS": "soon"}) == 0.6
     assert runtime.max_wait_seconds(STANDARD, {}) == 0.6
+
+
+async def test_a_bug_in_a_tool_is_an_error_result_not_a_dropped_call() -> None:
+    async def broken(arguments: Order) -> runtime.ExecutionResult:
+        raise KeyError("oops")
+
+    tool = Tool(name="orders", title="Orders", description="d", input_model=Order, run=broken)
+    server = build_server("test", version="1", instructions="i", tools=(tool,))
+    async with Client(server) as client:
+        result = await client.call_tool("orders", GOOD)
+        assert result.is_error
+        assert "internal error in the server: KeyError" in text_of(result)
+        unknown = await client.call_tool("nope", {})
+        assert unknown.is_error and "Unknown tool 'nope'. Tools: orders" in text_of(unknown)
