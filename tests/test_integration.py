@@ -259,3 +259,50 @@ def test_more_than_one_page_of_machines_becomes_tools(
     tools_py = (tmp_path / "bulk_tools" / "tools.py").read_text()
     assert tools_py.count("    Tool(\n") == 105
     assert 'name="104"' in tools_py  # a machine from the second page of ListStateMachines
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def test_the_same_tools_are_served_over_streamable_http(
+    package_dir: Path, aws_env: dict[str, str]
+) -> None:
+    from mcp import Client
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ai_workflows", "--transport", "http", "--port", str(port)],
+        cwd=package_dir,
+        env=aws_env,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                async with Client(url) as client:
+                    tools = sorted(t.name for t in (await client.list_tools()).tools)
+                    result = await client.call_tool(
+                        "support_triage", {"subject": "Refund please", "body": "charged twice"}
+                    )
+                break
+            except Exception:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                await anyio.sleep(0.3)
+        assert tools == ["daily_etl", "document_analysis", "order_processing", "support_triage"]
+        assert not result.is_error
+        assert result.structured_content is not None
+        assert result.structured_content["output"]["queue"] == "billing"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        assert process.stderr is not None
+        process.stderr.close()
