@@ -1,0 +1,304 @@
+"""The local AWS control: idempotent start, the env file, clean stop, converging re-seed."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import localaws.stack as stack_module
+from localaws.seed import EXAMPLES_DIR
+from localaws.stack import (
+    MINISTACK,
+    REPO_ROOT,
+    LocalAws,
+    LocalAwsError,
+    quiet,
+    read_env_file,
+    running_pid,
+    stop,
+)
+
+TRIAGE = "ai-workflows-support-triage"
+ORDERS = "ai-workflows-order-processing"
+TAG = "input-schema-arn"
+
+
+def group_members(pgid: int) -> set[int]:
+    """Live (non-zombie) processes in a process group."""
+    members = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.add(int(entry.name))
+    return members
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "localaws", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def unchanged_only(stack: LocalAws) -> bool:
+    assert stack.seed_report is not None
+    return all(set(counts) == {"unchanged"} for counts in stack.seed_report.actions.values())
+
+
+# --- a seeded stack of this module's own --------------------------------------------------------
+# These tests change schemas and definitions (new schema versions stay behind), so they must not
+# run against the session stack other tests generate code from.
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
+    stack = LocalAws.start(tmp_path_factory.mktemp("own-stack"), 0, 0, log=quiet)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.mark.integration
+def test_start_twice_reuses_the_running_processes(own_stack: LocalAws) -> None:
+    again = LocalAws.start(own_stack.state_dir, sfn_port=0, schemas_port=0, log=quiet)
+    assert again.pids == own_stack.pids
+    assert (again.sfn_port, again.schemas_port) == (own_stack.sfn_port, own_stack.schemas_port)
+    assert unchanged_only(again), again.seed_report
+
+
+def test_env_file_points_at_the_local_aws(local_aws: LocalAws) -> None:
+    text = local_aws.env_file.read_text()
+    assert all(line.startswith("export ") for line in text.splitlines())
+    assert "AWS_DISABLE_HOST_PREFIX_INJECTION" not in text
+    expected = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{local_aws.sfn_port}",
+        "AWS_ENDPOINT_URL_SCHEMAS": f"http://127.0.0.1:{local_aws.schemas_port}",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
+    assert read_env_file(local_aws.env_file) == expected == local_aws.env
+    # A shell can source it.
+    shell = subprocess.run(
+        ["bash", "-c", f'. "{local_aws.env_file}" && env'],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
+    sourced = dict(line.split("=", 1) for line in shell.stdout.splitlines() if "=" in line)
+    assert {key: sourced[key] for key in expected} == expected
+
+
+@pytest.mark.integration
+def test_reseed_repairs_drift(own_stack: LocalAws) -> None:
+    sfn = own_stack.client("stepfunctions")
+    schemas = own_stack.client("schemas")
+    lam = own_stack.client("lambda")
+    triage = own_stack.machine_arn(TRIAGE)
+    orders = own_stack.machine_arn(ORDERS)
+    original = sfn.describe_state_machine(stateMachineArn=triage)["definition"]
+    drifted = {"Comment": "drifted", "StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    sfn.update_state_machine(stateMachineArn=triage, definition=json.dumps(drifted))
+    sfn.untag_resource(resourceArn=orders, tagKeys=[TAG])
+    sfn.tag_resource(resourceArn=orders, tags=[{"key": "stray", "value": "x"}])
+    schemas.update_schema(
+        RegistryName="ai-workflows",
+        SchemaName="DailyEtlRequest",
+        Type="JSONSchemaDraft4",
+        Content=json.dumps({"type": "object"}),
+    )
+    lam.update_function_configuration(FunctionName="ai-workflows-price-order", Timeout=3)
+
+    report = own_stack.seed(log=quiet)
+
+    assert report.actions["workflows"]["updated"] == 2
+    assert report.actions["schemas"]["updated"] == 1
+    assert report.actions["functions"]["updated"] == 1
+    assert json.loads(sfn.describe_state_machine(stateMachineArn=triage)["definition"]) == (
+        json.loads(original)
+    )
+    tags = {t["key"]: t["value"] for t in sfn.list_tags_for_resource(resourceArn=orders)["tags"]}
+    assert "stray" not in tags
+    assert tags[TAG] == report.schemas["com.example.shop@OrderPlaced"]
+    content = schemas.describe_schema(RegistryName="ai-workflows", SchemaName="DailyEtlRequest")
+    assert json.loads(content["Content"])["title"] == "DailyEtlRequest"
+    assert lam.get_function_configuration(FunctionName="ai-workflows-price-order")["Timeout"] == 30
+    own_stack.seed(log=quiet)
+    assert unchanged_only(own_stack)
+
+
+@pytest.mark.integration
+def test_reseed_applies_a_changed_example(own_stack: LocalAws, tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    shutil.copytree(EXAMPLES_DIR, examples)
+    definition_path = examples / "support-triage" / "definition.asl.json"
+    definition = json.loads(definition_path.read_text())
+    definition["Comment"] = "Triage v2: " + definition["Comment"]
+    definition_path.write_text(json.dumps(definition))
+    schema_path = examples / "daily-etl" / "schema.json"
+    schema = json.loads(schema_path.read_text())
+    schema["properties"]["runDate"]["description"] = "Changed description."
+    schema_path.write_text(json.dumps(schema))
+    sfn = own_stack.client("stepfunctions")
+    schemas = own_stack.client("schemas")
+    try:
+        report = own_stack.seed(examples, log=quiet)
+        assert dict(report.actions["workflows"]) == {"updated": 1, "unchanged": 3}
+        assert dict(report.actions["schemas"]) == {"updated": 1, "unchanged": 2}
+        described = sfn.describe_state_machine(stateMachineArn=own_stack.machine_arn(TRIAGE))
+        assert json.loads(described["definition"])["Comment"].startswith("Triage v2: ")
+        latest = schemas.describe_schema(RegistryName="ai-workflows", SchemaName="DailyEtlRequest")
+        assert "Changed description." in latest["Content"]
+        assert int(latest["SchemaVersion"]) >= 2
+    finally:
+        own_stack.seed(log=quiet)
+    described = sfn.describe_state_machine(stateMachineArn=own_stack.machine_arn(TRIAGE))
+    assert not json.loads(described["definition"])["Comment"].startswith("Triage v2: ")
+
+
+# --- stacks of their own -----------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_stop_ends_every_process_of_ours(tmp_path: Path) -> None:
+    stack = LocalAws.start(tmp_path / "state", sfn_port=0, schemas_port=0, seed=False, log=quiet)
+    try:
+        # A Lambda invocation leaves a warm worker process behind in ministack's group.
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("app.py", "def handler(event, context):\n    return {'ok': True}\n")
+        lam = stack.client("lambda")
+        lam.create_function(
+            FunctionName="probe",
+            Runtime="python3.12",
+            Role="arn:aws:iam::000000000000:role/probe",
+            Handler="app.handler",
+            Code={"ZipFile": code.getvalue()},
+        )
+        assert json.loads(lam.invoke(FunctionName="probe")["Payload"].read()) == {"ok": True}
+        ministack_pid = stack.pids["ministack"]
+        ours = group_members(ministack_pid) | group_members(stack.pids["schema-registry"])
+        assert len(group_members(ministack_pid)) >= 2  # ministack and its Lambda worker
+        assert any(
+            p.name.startswith("ministack-lambda-") for p in (stack.state_dir / "tmp").iterdir()
+        )
+    finally:
+        stopped = stack.stop()
+    assert len(stopped) == 2
+    assert not [pid for pid in ours if alive(pid)]
+    assert not group_members(ministack_pid) and not group_members(stack.pids["schema-registry"])
+    assert not list(stack.state_dir.glob("*.pid"))
+    assert not stack.env_file.exists()
+    assert not (stack.state_dir / "tmp").exists()  # the leaked Lambda temp folders went too
+    assert stop(stack.state_dir, log=quiet) == []
+
+
+@pytest.mark.integration
+def test_cli_start_is_idempotent_and_stop_is_clean(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    args = ["--state-dir", str(state)]
+    first = run_cli("start", *args, "--sfn-port", "0", "--schemas-port", "0", "--no-seed")
+    try:
+        assert first.returncode == 0, first.stderr
+        assert "ministack ready on 127.0.0.1:" in first.stderr
+        pids = {path.name: path.read_text() for path in state.glob("*.pid")}
+        assert set(pids) == {"ministack.pid", "schema-registry.pid"}
+        second = run_cli("start", *args, "--no-seed")
+        assert second.returncode == 0, second.stderr
+        assert "already running" in second.stderr
+        assert {path.name: path.read_text() for path in state.glob("*.pid")} == pids
+        env = run_cli("env", *args)
+        assert env.returncode == 0
+        assert env.stdout == (state / "env").read_text()
+    finally:
+        stopped = run_cli("stop", *args)
+    assert stopped.returncode == 0, stopped.stderr
+    assert "stopped ministack" in stopped.stderr and "stopped schema-registry" in stopped.stderr
+    for pid in pids.values():
+        assert not group_members(int(pid))
+    again = run_cli("stop", *args)
+    assert again.returncode == 0 and "nothing to stop" in again.stderr
+
+
+def test_a_busy_port_is_reported(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(LocalAwsError, match=rf"port {port} .*in use.*--sfn-port"):
+            LocalAws.start(tmp_path, sfn_port=port, schemas_port=0, seed=False, log=quiet)
+    assert running_pid(tmp_path, MINISTACK) is None
+
+
+def test_stop_never_signals_a_process_that_is_not_ours(tmp_path: Path) -> None:
+    stranger = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        (tmp_path / "ministack.pid").write_text(f"{stranger.pid}\n")
+        messages = stop(tmp_path, log=quiet)
+        assert stranger.poll() is None
+        assert "not running" in messages[0]
+        assert not (tmp_path / "ministack.pid").exists()
+    finally:
+        os.killpg(stranger.pid, signal.SIGKILL)
+        stranger.wait()
+
+
+def test_a_missing_ministack_virtualenv_says_how_to_create_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stack_module, "MINISTACK_BIN", tmp_path / "no-such-ministack")
+    with pytest.raises(LocalAwsError, match=r"make \.venv-ministack/\.installed"):
+        LocalAws.start(tmp_path / "state", sfn_port=0, schemas_port=0, seed=False, log=quiet)
+    assert not list((tmp_path / "state").glob("*.pid"))
+
+
+def test_a_server_that_dies_at_start_points_to_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "ministack"
+    fake.write_text("#!/bin/sh\necho 'boom: cannot start' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(stack_module, "MINISTACK_BIN", fake)
+    state = tmp_path / "state"
+    with pytest.raises(LocalAwsError) as raised:
+        LocalAws.start(state, sfn_port=0, schemas_port=0, seed=False, log=quiet)
+    message = str(raised.value)
+    assert "exited with status 3" in message
+    assert str(state / "ministack.log") in message and "boom: cannot start" in message
+    assert not list(state.glob("*.pid"))
+
+
+def test_attach_without_a_running_stack_says_how_to_start(tmp_path: Path) -> None:
+    with pytest.raises(LocalAwsError, match="python -m localaws start"):
+        LocalAws.attach(tmp_path)
