@@ -126,3 +126,23 @@ def test_generation_is_identical_across_hash_seeds() -> None:
         for seed in ("0", "1", "12345")
     }
     assert len(outputs) == 1
+
+
+def test_hostile_schema_strings_stay_inert_and_exact() -> None:
+    hostile = "Evil \"\"\" ); import os; os.system('x') # \\ {{ }} ''' end"
+    document = {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "Evil",
+        "type": "object",
+        "description": hostile,
+        "properties": {
+            'a"b': {"type": "string", "description": hostile, "enum": [hostile, "x"]},
+            "q": {"type": "string", "default": hostile},
+        },
+    }
+    generated = generate_model(schema("Evil", document, kind="JSONSchemaDraft4"))
+    js = json_schema(generated.source, "Evil")
+    assert js["description"] == hostile
+    assert js["properties"]['a"b']["description"] == hostile
+    assert js["properties"]['a"b']["enum"] == [hostile, "x"]
+    assert js["properties"]["q"]["default"] == hostile
