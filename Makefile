@@ -16,15 +16,15 @@ help:
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --quiet --upgrade pip
+	$(PY) -m pip install --quiet --quiet -e '.[dev]'
 	touch $@
 
 # ministack pins botocore exactly, so it lives in a virtualenv of its own.
 $(MINISTACK_VENV)/.installed: localaws/ministack-requirements.txt
 	test -x $(MINISTACK_VENV)/bin/python || $(PYTHON) -m venv $(MINISTACK_VENV)
-	$(MINISTACK_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(MINISTACK_VENV)/bin/python -m pip install --quiet -r localaws/ministack-requirements.txt
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet --quiet --upgrade pip
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet --quiet -r localaws/ministack-requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed $(MINISTACK_VENV)/.installed
