@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
@@ -45,14 +46,16 @@ class Aws:
             user_agent_extra="sfn-mcp",
         )
         self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
 
     def client(self, service: str, region: str | None = None) -> Any:
-        """A cached client; boto3 clients are thread-safe once created."""
+        """A cached client: creating one is not thread-safe (shared session), using one is."""
         key = (service, region or self.region)
-        if key not in self._clients:
-            make: Any = self.session.client
-            self._clients[key] = make(service, region_name=key[1], config=self._config)
-        return self._clients[key]
+        with self._lock:
+            if key not in self._clients:
+                make: Any = self.session.client
+                self._clients[key] = make(service, region_name=key[1], config=self._config)
+            return self._clients[key]
 
 
 def describe_error(exc: Exception) -> str:

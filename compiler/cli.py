@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -90,19 +91,19 @@ def generate(**options: Any) -> None:
     except CompileError as exc:
         click.echo(exc.render(), err=True)
         sys.exit(1)
+    except Exception as exc:  # a bug of ours: one line, and how to get the details
+        click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("hint: rerun with SFN_MCP_DEBUG=1 for the traceback and report it", err=True)
+        if os.environ.get("SFN_MCP_DEBUG"):
+            raise
+        sys.exit(2)
     for warning in compiled.warnings:
         click.echo(f"warning: {warning}", err=True)
     width = max(len(tool.name) for tool in compiled.package.tools)
     for tool in compiled.package.tools:
-        source = (
-            f"{tool.input.model_class} from {tool.schema.ref.registry}/{tool.schema.ref.name} "
-            f"v{tool.schema.version}"
-            if tool.schema
-            else "free-form input (no schema)"
+        click.echo(
+            f"  {tool.name:<{width}}  {tool.workflow_type:<8}  {tool.input_summary}", err=True
         )
-        if tool.input.mode == "envelope":
-            source += ", as an EventBridge event"
-        click.echo(f"  {tool.name:<{width}}  {tool.workflow_type:<8}  {source}", err=True)
     changes = (
         f"{len(report.changed)} changed, {len(report.added)} added, {len(report.removed)} removed"
     )

@@ -1,12 +1,14 @@
-"""Settings: CLI flags over the configuration file over the anchor server's environment variables.
+"""Settings: CLI flags over the configuration file, or over the anchor's environment variables.
 
-The committed file beats the environment so that ``make generate`` gives the same package on every
-machine; the environment variables exist so that users of awslabs-stepfunctions-tool-mcp-server can
-switch over with the settings they already have.
+The anchor server's variables (``STATE_MACHINE_*``) are read only when no configuration file is in
+use: they let users of awslabs-stepfunctions-tool-mcp-server switch over with the settings they
+have, while a committed ``[tool.sfn-mcp]`` table makes ``make generate`` give the same package on
+every machine, whatever the shell exports.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -186,7 +188,12 @@ def _workflows(raw: Any, source: str) -> dict[str, WorkflowSettings]:
 def _positive(value: Any, what: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise CompileError(f"{what} must be a positive number, got {value!r}")
     return float(value)
 
@@ -211,7 +218,7 @@ def load_settings(
     layers = [
         ("command line", cli_layer),
         (str(path) if path else "configuration file", file_layer),
-        ("environment", _env_layer(env)),
+        ("environment", {} if path else _env_layer(env)),
     ]
 
     def pick(key: str, default: Any = None) -> Any:

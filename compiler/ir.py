@@ -7,6 +7,8 @@ the machine or schema.
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -22,8 +24,8 @@ Mode = Literal["envelope", "detail", "plain", "free-form"]
 
 # Names that tools.py imports; a tool function must not shadow them.
 RESERVED = frozenset(
-    {"annotations", "FreeFormInput", "Tool", "Workflow", "ExecutionResult", "event_envelope"}
-    | {"run_workflow", "workflow_input", "TOOLS"}
+    {"annotations", "Any", "FreeFormInput", "Tool", "Workflow", "ExecutionResult", "TOOLS"}
+    | {"event_envelope", "run_workflow", "workflow_input", "models"}
 )
 
 
@@ -44,6 +46,11 @@ class ToolInput:
     event_source: str = ""
     event_detail_type: str = ""
 
+    @property
+    def annotation(self) -> str:
+        """How tools.py names the model class (modules are imported whole, so no class clashes)."""
+        return f"models.{self.module}.{self.model_class}" if self.module else self.model_class
+
 
 @dataclass(frozen=True)
 class Tool:
@@ -58,6 +65,19 @@ class Tool:
     max_wait_seconds: float
     input: ToolInput
     schema: SchemaSource | None
+
+    @property
+    def input_summary(self) -> str:
+        """One line on where the input comes from, for the CLI report and the README."""
+        if self.schema is None:
+            return "free-form input (no schema)"
+        summary = (
+            f"{self.input.model_class} from {self.schema.ref.registry}/{self.schema.ref.name} "
+            f"v{self.schema.version} ({self.schema.type})"
+        )
+        if self.input.mode == "envelope":
+            summary += ", sent as the detail of an EventBridge event"
+        return summary
 
 
 @dataclass(frozen=True)
@@ -101,31 +121,50 @@ def _tool_names(machines: list[MachineSource], prefix: str) -> dict[str, str]:
 
 
 def _module_names(schemas: Iterable[SchemaSource]) -> dict[tuple[str, str], str]:
-    """One module per schema version; short names first, longer ones only on a clash."""
-    keys = sorted({(s.ref.arn, s.version): s for s in schemas}.items())
-    result: dict[tuple[str, str], str] = {}
-    candidates = {
-        key: [
-            snake_case(s.ref.name.split("@")[-1]),
-            snake_case(s.ref.name),
-            snake_case(f"{s.ref.registry}_{s.ref.name}"),
-            snake_case(f"{s.ref.registry}_{s.ref.name}_v{s.version}"),
+    """One module per schema version, named by the shortest candidate that no other schema
+    version wants at the same level and that is not taken yet; a hash is the last resort."""
+    unique = sorted({(s.ref.arn, s.version): s for s in schemas}.items())
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for key, s in unique:
+        names = [
+            python_identifier(snake_case(text) or "schema")
+            for text in (
+                s.ref.name.split("@")[-1],
+                s.ref.name,
+                f"{s.ref.registry}_{s.ref.name}",
+                f"{s.ref.registry}_{s.ref.name}_v{s.version}",
+            )
         ]
-        for key, s in keys
-    }
-    for level in range(4):
-        chosen = {key: names[min(level, 3)] or "schema" for key, names in candidates.items()}
-        counts: dict[str, int] = {}
-        for name in chosen.values():
-            counts[name] = counts.get(name, 0) + 1
-        for key, name in chosen.items():
-            if key not in result and (counts[name] == 1 or level == 3):
+        digest = hashlib.sha256(f"{s.ref.arn}@{s.version}".encode()).hexdigest()[:8]
+        wanted[key] = [*names, f"{names[-1]}_{digest}"]
+    result: dict[tuple[str, str], str] = {}
+    for level in range(5):
+        pending = [key for key, _ in unique if key not in result]
+        counts = Counter(wanted[key][level] for key in pending)
+        for key in pending:
+            name = wanted[key][level]
+            if (counts[name] == 1 or level == 4) and name not in result.values():
                 result[key] = name
-        if len(result) == len(keys):
-            break
-    return {
-        key: python_identifier(name, frozenset({"annotations"})) for key, name in result.items()
-    }
+    if len(result) != len(unique):  # only if two sha256 prefixes collide as well
+        raise CompileError("internal error: could not give every schema its own module name")
+    return result
+
+
+def _functions(tools: dict[str, str]) -> dict[str, str]:
+    """Python function names for tool names; suffixing must not make two of them meet."""
+    functions = {name: python_identifier(name, RESERVED) for name in tools}
+    owners: dict[str, list[str]] = {}
+    for name, function in functions.items():
+        owners.setdefault(function, []).append(tools[name])
+    clashes = [
+        f"state machines {' and '.join(repr(m) for m in sorted(machines))} would share the "
+        f"Python function {function!r}"
+        for function, machines in sorted(owners.items())
+        if len(machines) > 1
+    ]
+    if clashes:
+        raise CompileError(clashes, hint="rename one of the state machines")
+    return functions
 
 
 def _input(
@@ -177,8 +216,8 @@ def describe(
         )
     else:
         parts.append(
-            f"Starts the STANDARD workflow {machine.name} and waits up to {wait:g} s for its "
-            "result; a longer run returns status RUNNING with the execution ARN."
+            f"Starts the STANDARD workflow {machine.name} and waits for its result (up to "
+            f"{wait:g} s as generated); a longer run returns status RUNNING with the execution ARN."
         )
     return "\n\n".join(parts)
 
@@ -194,6 +233,7 @@ def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, l
     if problems:
         raise CompileError(problems)
     names = _tool_names(machines, settings.prefix)
+    functions = _functions({name: machine for machine, name in names.items()})
     schemas = [m.schema for m in machines if m.schema]
     module_names = _module_names(schemas)
     models: dict[tuple[str, str], GeneratedModel] = {}
@@ -223,7 +263,7 @@ def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, l
             continue
         wait = override.max_wait_seconds or settings.max_wait_seconds
         name = names[machine.name]
-        function = python_identifier(name, RESERVED)
+        function = functions[name]
         tools.append(
             Tool(
                 name=name,

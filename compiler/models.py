@@ -52,13 +52,19 @@ def _ref_name(ref: Any) -> str | None:
     return None
 
 
+def _get(node: Any, key: str) -> dict[str, Any]:
+    """``node[key]`` when both are JSON objects, else an empty object (malformed documents)."""
+    value = node.get(key) if isinstance(node, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def _openapi_root(schema: SchemaSource, document: dict[str, Any]) -> tuple[str, EventInfo | None]:
-    components = document.get("components", {}).get("schemas", {})
-    if not isinstance(components, dict) or not components:
+    components = _get(_get(document, "components"), "schemas")
+    if not components:
         raise CompileError(f"{_label(schema)} has no components.schemas to build an input from")
     envelope = components.get("AWSEvent")
     if isinstance(envelope, dict):
-        detail = _ref_name(envelope.get("properties", {}).get("detail", {}).get("$ref"))
+        detail = _ref_name(_get(_get(envelope, "properties"), "detail").get("$ref"))
         if detail and detail in components:
             source = envelope.get("x-amazon-events-source")
             detail_type = envelope.get("x-amazon-events-detail-type")
@@ -107,9 +113,17 @@ def _resolves(document: Any, ref: str) -> bool:
 
 
 def _check_refs(schema: SchemaSource, document: dict[str, Any]) -> None:
-    """The generator quietly turns a dangling ``$ref`` into ``Any``; we refuse it instead."""
-    local = {r for r in _all_refs(document) if isinstance(r, str) and r.startswith("#")}
-    broken = sorted(r for r in local if not _resolves(document, r))
+    """Refuse remote references (the generator would fetch them) and dangling ones (it would
+    quietly turn them into ``Any``)."""
+    refs = {r for r in _all_refs(document) if isinstance(r, str)}
+    remote = sorted(r for r in refs if not r.startswith("#"))
+    if remote:
+        raise CompileError(
+            f"{_label(schema)}: $ref {', '.join(remote)} points outside the schema; sfn-mcp "
+            "compiles only self-contained schemas, so the output depends on nothing but AWS",
+            hint="inline the referenced definitions into the schema",
+        )
+    broken = sorted(r for r in refs if not _resolves(document, r))
     if broken:
         raise CompileError(
             f"{_label(schema)}: $ref {', '.join(broken)} points nowhere in the schema"
@@ -158,13 +172,23 @@ def generate_model(schema: SchemaSource) -> GeneratedModel:
     if schema.type == "OpenApi3":
         root, event = _openapi_root(schema, document)
         options["input_file_type"] = InputFileType.OpenAPI
-        root_doc = document["components"]["schemas"][root]
+        root_doc = _get(document["components"]["schemas"], root)
     else:
-        root = pascal_case(str(document.get("title") or schema.ref.name.split("@")[-1]))
+        root = pascal_case(str(document.get("title") or schema.ref.name.split("@")[-1])) or "Input"
+        definitions = {
+            pascal_case(name) for key in ("definitions", "$defs") for name in _get(document, key)
+        }
+        while root in definitions:  # the generator would rename the root, not the definition
+            root += "Input"
         options["input_file_type"] = InputFileType.JsonSchema
-        options["class_name"] = root or "Input"
-        root = options["class_name"]
+        options["class_name"] = root
         root_doc = document
+    if root_doc.get("type", "object") != "object":
+        raise CompileError(
+            f"{_label(schema)}: the input must be a JSON object, but the schema's root has type "
+            f"{root_doc.get('type')!r}",
+            hint="MCP tool arguments are always an object; wrap the value in an object property",
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -183,7 +207,7 @@ def generate_model(schema: SchemaSource) -> GeneratedModel:
             f"{_label(schema)}: generated module has no class {root!r} "
             f"(found {', '.join(sorted(classes)) or 'none'})"
         )
-    description = root_doc.get("description") if isinstance(root_doc, dict) else None
+    description = root_doc.get("description")
     return GeneratedModel(
         source=source,
         root_class=root,

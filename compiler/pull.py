@@ -100,9 +100,9 @@ def pull(aws: Aws, settings: Settings, selected: list[Selected]) -> list[Machine
         )
         return SchemaSource(
             ref=ref,
-            version=str(response["SchemaVersion"]),
-            type=str(response["Type"]),
-            content=str(response["Content"]),
+            version=str(response.get("SchemaVersion") or "?"),
+            type=str(response.get("Type") or "unknown"),
+            content=str(response.get("Content") or ""),
             description=str(response.get("Description") or ""),
         )
 

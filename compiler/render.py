@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -52,8 +53,12 @@ def py_string(text: str, indent: int = 4) -> str:
     return f"(\n{body}\n{' ' * indent})"
 
 
-def model_imports(package: Package) -> list[tuple[str, str]]:
-    return sorted({(t.input.module, t.input.model_class) for t in package.tools if t.input.module})
+def fence(text: str) -> str:
+    """Markdown code fence around AWS text, longer than any backtick run inside it, so that no
+    HTML, link or heading in a Comment is rendered by a README viewer."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    marker = "`" * max(3, longest + 1)
+    return f"{marker}text\n{text}\n{marker}"
 
 
 def runtime_imports(package: Package) -> list[str]:
@@ -70,7 +75,8 @@ def payload_expression(tool: Tool) -> str:
     if tool.input.mode == "envelope":
         return (
             f"event_envelope(arguments, workflow={tool.constant}, "
-            f"source={tool.input.event_source!r}, detail_type={tool.input.event_detail_type!r})"
+            f"source={py_string(tool.input.event_source, 8)}, "
+            f"detail_type={py_string(tool.input.event_detail_type, 8)})"
         )
     return "workflow_input(arguments)"
 
@@ -86,49 +92,44 @@ def _environment() -> Environment:
     )
     env.filters["pystr"] = py_string
     env.filters["payload"] = payload_expression
+    env.filters["fence"] = fence
     return env
 
 
 def format_python(files: dict[str, str]) -> dict[str, str]:
-    """Sort imports and format every Python file with ruff (one process per step, not per file)."""
+    """Sort imports and format every Python file with ruff: two ruff runs over a scratch copy."""
     from ruff.__main__ import find_ruff_bin
 
-    ruff = find_ruff_bin()
-    formatted = {}
-    for path, text in sorted(files.items()):
-        if not path.endswith(".py"):
-            formatted[path] = text
-            continue
-        for args in (
-            ["check", "--fix", "--select", "I", "--exit-zero", "--quiet"],
-            ["format"],
-        ):
+    python = sorted(path for path in files if path.endswith(".py"))
+    with tempfile.TemporaryDirectory(prefix="sfn-mcp-format-") as scratch:
+        root = Path(scratch)
+        for path in python:
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text(files[path], encoding="utf-8", newline="\n")
+        for args in (["check", "--fix", "--select", "I", "--exit-zero"], ["format"]):
             result = subprocess.run(
-                [ruff, *args, "--isolated", "--line-length", "100", "--stdin-filename", path, "-"],
-                input=text,
+                [find_ruff_bin(), *args, "--isolated", "--line-length", "100", "--quiet", "."],
+                cwd=root,
                 capture_output=True,
-                text=True,
+                encoding="utf-8",
                 check=False,
             )
             if result.returncode != 0:
                 raise CompileError(
-                    f"internal error: ruff could not format generated {path}: "
-                    f"{result.stderr.strip()}",
+                    f"internal error: ruff could not format the generated code: "
+                    f"{(result.stderr or result.stdout).strip()}",
                     hint="please report this with the schema that produced it",
                 )
-            text = result.stdout
-        formatted[path] = text
+        formatted = dict(files)
+        for path in python:
+            formatted[path] = (root / path).read_text(encoding="utf-8")
     return formatted
 
 
 def render(package: Package) -> dict[str, str]:
     """Every file of the package, by path relative to the package directory."""
     env = _environment()
-    context = {
-        "package": package,
-        "model_imports": model_imports(package),
-        "runtime_imports": runtime_imports(package),
-    }
+    context = {"package": package, "runtime_imports": runtime_imports(package)}
     files = {
         path: env.get_template(template).render(**context)
         for path, template in (

@@ -67,7 +67,7 @@ def write_package(files: dict[str, str], output: Path, name: str) -> WriteReport
             os.rmdir(retired)
             target.rename(retired)
         staging.rename(target)
-    except OSError as exc:
+    except (OSError, UnicodeEncodeError) as exc:
         if retired and not target.exists():
             retired.rename(target)  # put the old package back
         shutil.rmtree(staging, ignore_errors=True)

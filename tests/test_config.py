@@ -31,15 +31,29 @@ def test_anchor_environment_variables_are_read(tmp_path: Path) -> None:
     assert s.output == tmp_path
 
 
-def test_cli_beats_file_beats_environment(tmp_path: Path) -> None:
+def test_cli_beats_file_and_a_file_turns_the_anchor_variables_off(tmp_path: Path) -> None:
     write(tmp_path, '[tool.sfn-mcp]\nprefix = "file-"\nname = "from_file"\noutput = "out"\n')
-    env = {"STATE_MACHINE_PREFIX": "env-", "STATE_MACHINE_INPUT_SCHEMA_ARN_TAG_KEY": "env-key"}
+    env = {"STATE_MACHINE_LIST": "stray", "STATE_MACHINE_INPUT_SCHEMA_ARN_TAG_KEY": "env-key"}
     s = load_settings({}, env=env, cwd=tmp_path)
-    assert (s.prefix, s.name, s.schema_tag_key) == ("file-", "from_file", "env-key")
+    assert (s.prefix, s.name, s.state_machines, s.schema_tag_key) == (
+        "file-",
+        "from_file",
+        (),
+        None,
+    )
     assert s.output == (tmp_path / "out").resolve()
     s = load_settings({"prefix": "cli-", "output": "elsewhere"}, env=env, cwd=tmp_path)
     assert s.prefix == "cli-"
     assert s.output == (tmp_path / "elsewhere").resolve()
+
+
+@pytest.mark.parametrize("wait", ["inf", "nan", "-1", "0"])
+def test_waits_must_be_finite_and_positive(tmp_path: Path, wait: str) -> None:
+    write(tmp_path, f"[tool.sfn-mcp]\nmax-wait-seconds = {wait}\n")
+    with pytest.raises(CompileError, match="must be a positive number"):
+        load_settings({}, env={}, cwd=tmp_path)
+    with pytest.raises(CompileError, match="must be a positive number"):
+        load_settings({"max-wait-seconds": float(wait)}, env={}, cwd=tmp_path / "..")
 
 
 def test_output_in_a_config_file_is_relative_to_that_file(tmp_path: Path) -> None:

@@ -42,7 +42,10 @@ def test_description_combines_comment_schema_description_and_type() -> None:
     assert (
         "EventBridge event (source com.example.shop, detail-type OrderPlaced)" in order.description
     )
-    assert "STANDARD workflow shop-order-placed and waits up to 50 s" in order.description
+    assert (
+        "STANDARD workflow shop-order-placed and waits for its result (up to 50 s"
+        in order.description
+    )
     ship = next(t for t in package.tools if t.name == "ship")
     assert ship.description.startswith("Runs the AWS Step Functions state machine shop-ship.")
     assert "EXPRESS workflow shop-ship synchronously" in ship.description
@@ -110,3 +113,23 @@ def test_model_errors_name_schema_and_machine() -> None:
         ir.build(SETTINGS, [machine("shop-x", source=broken)])
     assert "schema shop/Broken v1" in raised.value.render()
     assert "(input of shop-x)" in raised.value.render()
+
+
+def test_suffixed_function_names_that_meet_are_an_error() -> None:
+    with pytest.raises(CompileError) as raised:
+        ir.build(SETTINGS, [machine("shop-list"), machine("shop-list-tool")])
+    assert "'shop-list' and 'shop-list-tool' would share the Python function 'list_tool'" in (
+        raised.value.render()
+    )
+
+
+def test_module_names_never_meet_across_levels() -> None:
+    schemas = [
+        schema("foo_bar", SHIPMENT, kind="JSONSchemaDraft4", registry="r"),
+        schema("bar", SHIPMENT, kind="JSONSchemaDraft4", registry="foo"),
+        schema("bar", SHIPMENT, kind="JSONSchemaDraft4", registry="z"),
+    ]
+    machines = [machine(f"shop-{i}", source=s) for i, s in enumerate(schemas)]
+    package, _ = ir.build(SETTINGS, machines)
+    modules = [m.module for m in package.modules]
+    assert len(set(modules)) == 3, modules

@@ -260,15 +260,6 @@ def test_event_envelope_is_what_eventbridge_would_deliver() -> None:
     datetime.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_json_text_arguments_are_decoded_only_where_the_schema_wants_structure() -> None:
-    schema = {"properties": {"items": {"type": "array"}, "note": {"type": "string"},
-                             "address": {"$ref": "#/$defs/A"}}}  # fmt: skip
-    decoded = runtime._decode_json_strings(
-        {"items": "[1, 2]", "note": "[not decoded]", "address": '{"city": "Oslo"}'}, schema
-    )
-    assert decoded == {"items": [1, 2], "note": "[not decoded]", "address": {"city": "Oslo"}}
-
-
 def test_max_wait_can_be_overridden_by_environment() -> None:
     assert runtime.max_wait_seconds(STANDARD, {"SFN_MCP_MAX_WAIT_SECONDS": "3"}) == 3
     assert runtime.max_wait_seconds(STANDARD, {"SFN_MCP_MAX_WAIT_SECONDS": "soon"}) == 0.6
@@ -287,3 +278,39 @@ async def test_a_bug_in_a_tool_is_an_error_result_not_a_dropped_call() -> None:
         assert "internal error in the server: KeyError" in text_of(result)
         unknown = await client.call_tool("nope", {})
         assert unknown.is_error and "Unknown tool 'nope'. Tools: orders" in text_of(unknown)
+
+
+async def test_a_failed_poll_still_tells_the_execution_arn(sfn: FakeSfn) -> None:
+    sfn.routes["StartExecution"] = lambda body: (
+        200,
+        {"executionArn": "arn:exec:9", "startDate": 0},
+    )
+    sfn.routes["DescribeExecution"] = lambda body: (
+        400,
+        {"__type": "AccessDeniedException", "message": "no describe for you"},
+    )
+    async with Client(server_with(STANDARD)) as client:
+        result = await client.call_tool("orders", GOOD)
+    assert result.is_error
+    assert "DescribeExecution on slow failed: AccessDeniedException" in text_of(result)
+    assert "may still be running: arn:exec:9" in text_of(result)
+
+
+class Note(BaseModel):
+    note: str | None = None
+    tags: list[str] = []
+
+
+async def test_json_looking_strings_stay_strings_where_they_validate(sfn: FakeSfn) -> None:
+    seen: list[Note] = []
+
+    async def run(arguments: Note) -> runtime.ExecutionResult:
+        seen.append(arguments)
+        return runtime.ExecutionResult(status="SUCCEEDED")
+
+    tool = Tool(name="notes", title="Notes", description="d", input_model=Note, run=run)
+    server = build_server("test", version="1", instructions="i", tools=(tool,))
+    async with Client(server) as client:
+        await client.call_tool("notes", {"note": "[1, 2]", "tags": '["a", "b"]'})
+    assert seen[0].note == "[1, 2]"  # valid as sent, so not decoded
+    assert seen[0].tags == ["a", "b"]  # JSON text where an array is required: decoded

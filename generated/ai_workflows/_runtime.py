@@ -163,9 +163,14 @@ def _make_client(region: str, purpose: Literal["control", "sync"]) -> Any:
     if purpose == "sync":
         # One attempt only: botocore would otherwise resend StartSyncExecution after a read
         # timeout or a 5xx and start a duplicate execution.
-        options.update(read_timeout=EXPRESS_READ_TIMEOUT, retries={"total_max_attempts": 1})
+        options.update(
+            connect_timeout=10, read_timeout=EXPRESS_READ_TIMEOUT, retries={"total_max_attempts": 1}
+        )
     else:
-        options.update(read_timeout=65, retries={"mode": "standard", "max_attempts": 5})
+        # Short timeouts keep a STANDARD call's wait near its bound when the network misbehaves.
+        options.update(
+            connect_timeout=10, read_timeout=30, retries={"mode": "standard", "max_attempts": 3}
+        )
     if endpoint_overridden():
         # botocore prefixes StartSyncExecution's host with "sync-", which breaks endpoint overrides.
         options["inject_host_prefix"] = False
@@ -214,16 +219,32 @@ def _aws_error(action: str, workflow: Workflow, exc: Exception) -> WorkflowError
     return WorkflowError(f"{text}\nHint: {hint}" if hint else text)
 
 
+_AWS_THREADS: anyio.CapacityLimiter | None = None
+
+
+def _aws_threads() -> anyio.CapacityLimiter:
+    """Worker threads for AWS calls, apart from anyio's default pool: the stdio transport uses
+    that one, and EXPRESS calls may hold a thread for minutes."""
+    global _AWS_THREADS
+    if _AWS_THREADS is None:
+        _AWS_THREADS = anyio.CapacityLimiter(100)
+    return _AWS_THREADS
+
+
+def _invoke(region: str, purpose: Literal["control", "sync"], action: str, kwargs: Any) -> Any:
+    # Runs in a worker thread: creating the client (credential resolution) may do I/O too.
+    return getattr(CLIENTS.get(region, purpose), action)(**kwargs)
+
+
 async def _call(
     workflow: Workflow, purpose: Literal["control", "sync"], action: str, **kwargs: Any
 ) -> dict[str, Any]:
     """Run one boto3 call in a worker thread so the event loop keeps serving other requests."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    client = CLIENTS.get(workflow.region, purpose)
-    method = getattr(client, action)
+    call = partial(_invoke, workflow.region, purpose, action, kwargs)
     try:
-        result: dict[str, Any] = await anyio.to_thread.run_sync(partial(method, **kwargs))
+        result: dict[str, Any] = await anyio.to_thread.run_sync(call, limiter=_aws_threads())
     except (BotoCoreError, ClientError) as exc:
         label = "".join(part.title() for part in action.split("_"))
         raise _aws_error(label, workflow, exc) from exc
@@ -294,9 +315,15 @@ async def _wait(workflow: Workflow, execution_arn: str, limit: float) -> Executi
     deadline = time.monotonic() + limit
     delay = FIRST_POLL_SECONDS
     while True:
-        described = await _call(
-            workflow, "control", "describe_execution", executionArn=execution_arn
-        )
+        try:
+            described = await _call(
+                workflow, "control", "describe_execution", executionArn=execution_arn
+            )
+        except WorkflowError as exc:
+            raise WorkflowError(
+                f"{exc}\nThe execution was started and may still be running: {execution_arn}. "
+                "Check it before starting the workflow again."
+            ) from exc
         if described.get("status") in TERMINAL:
             return _result(described)
         remaining = deadline - time.monotonic()
@@ -338,10 +365,9 @@ def _text_result(text: str, *, data: dict[str, Any] | None = None, error: bool) 
 def tool_result(tool_name: str, workflow_result: ExecutionResult) -> CallToolResult:
     data = workflow_result.as_dict()
     body = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    if workflow_result.status == "SUCCEEDED":
-        return _text_result(body, data=data, error=False)
-    if workflow_result.status == "RUNNING":
-        return _text_result(f"{workflow_result.message}\n{body}", data=data, error=False)
+    if not workflow_result.is_error:
+        text = f"{workflow_result.message}\n{body}" if workflow_result.message else body
+        return _text_result(text, data=data, error=False)
     headline = f"{tool_name}: the execution ended {workflow_result.status}"
     if workflow_result.error:
         headline += f" with error {workflow_result.error}"
@@ -358,18 +384,16 @@ def validation_message(tool_name: str, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def _decode_json_strings(arguments: dict[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Some clients send object or array arguments as JSON text; decode those where the schema
-    says the property is not a string."""
-    properties = schema.get("properties", {})
+def _decode_json_strings(arguments: dict[str, Any], exc: ValidationError) -> dict[str, Any]:
+    """Some clients send object or array arguments as JSON text. For the top-level arguments that
+    failed validation only, decode string values that look like a JSON object or array."""
+    failed = {error["loc"][0] for error in exc.errors() if error["loc"]}
     decoded = dict(arguments)
-    for key, value in arguments.items():
-        spec = properties.get(key)
-        if not isinstance(value, str) or not isinstance(spec, dict) or spec.get("type") == "string":
-            continue
-        if value.lstrip()[:1] in ("{", "["):
+    for key in failed:
+        value = arguments.get(str(key))
+        if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
             with contextlib.suppress(ValueError):
-                decoded[key] = json.loads(value)
+                decoded[str(key)] = json.loads(value)
     return decoded
 
 
@@ -401,11 +425,15 @@ def build_server(
         if tool is None:
             known = ", ".join(sorted(by_name))
             return _text_result(f"Unknown tool {params.name!r}. Tools: {known}", error=True)
-        arguments = _decode_json_strings(dict(params.arguments or {}), tool.input_schema)
+        arguments = dict(params.arguments or {})
         try:
             model = tool.input_model.model_validate(arguments)
         except ValidationError as exc:
-            return _text_result(validation_message(tool.name, exc), error=True)
+            decoded = _decode_json_strings(arguments, exc)
+            try:
+                model = tool.input_model.model_validate(decoded)
+            except ValidationError:
+                return _text_result(validation_message(tool.name, exc), error=True)
         try:
             outcome = await tool.run(model)
         except WorkflowError as exc:
@@ -437,8 +465,9 @@ def main(server: Server[Any], argv: list[str] | None = None) -> None:
         "--stateless", action="store_true", help="HTTP only: no session state between requests"
     )
     args = parser.parse_args(argv)
+    level = os.environ.get("SFN_MCP_LOG_LEVEL", "WARNING").upper()
     logging.basicConfig(
-        level=os.environ.get("SFN_MCP_LOG_LEVEL", "WARNING").upper(),
+        level=level if level in logging.getLevelNamesMapping() else "WARNING",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.transport == "http":

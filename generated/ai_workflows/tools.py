@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import models
 from ._runtime import (
     ExecutionResult,
     FreeFormInput,
@@ -17,9 +18,6 @@ from ._runtime import (
     run_workflow,
     workflow_input,
 )
-from .models.daily_etl_request import DailyEtlRequest
-from .models.document_analysis_request import DocumentAnalysisRequest
-from .models.order_placed import OrderPlaced
 
 DAILY_ETL_WORKFLOW = Workflow(
     name="ai-workflows-daily-etl",
@@ -29,7 +27,7 @@ DAILY_ETL_WORKFLOW = Workflow(
 )
 
 
-async def daily_etl(arguments: DailyEtlRequest) -> ExecutionResult:
+async def daily_etl(arguments: models.daily_etl_request.DailyEtlRequest) -> ExecutionResult:
     """Run the STANDARD workflow behind the tool ``daily_etl``."""
     return await run_workflow(DAILY_ETL_WORKFLOW, workflow_input(arguments))
 
@@ -41,7 +39,9 @@ DOCUMENT_ANALYSIS_WORKFLOW = Workflow(
 )
 
 
-async def document_analysis(arguments: DocumentAnalysisRequest) -> ExecutionResult:
+async def document_analysis(
+    arguments: models.document_analysis_request.DocumentAnalysisRequest,
+) -> ExecutionResult:
     """Run the EXPRESS workflow behind the tool ``document_analysis``."""
     return await run_workflow(DOCUMENT_ANALYSIS_WORKFLOW, workflow_input(arguments))
 
@@ -54,7 +54,7 @@ ORDER_PROCESSING_WORKFLOW = Workflow(
 )
 
 
-async def order_processing(arguments: OrderPlaced) -> ExecutionResult:
+async def order_processing(arguments: models.order_placed.OrderPlaced) -> ExecutionResult:
     """Run the STANDARD workflow behind the tool ``order_processing``."""
     return await run_workflow(
         ORDER_PROCESSING_WORKFLOW,
@@ -96,10 +96,10 @@ TOOLS: tuple[Tool[Any], ...] = (
             "extracts of the chosen tables into curated JSON.\n"
             "\n"
             "Starts the STANDARD workflow ai-workflows-daily-etl and waits "
-            "up to 50 s for its result; a longer run returns status RUNNING "
-            "with the execution ARN."
+            "for its result (up to 50 s as generated); a longer run returns "
+            "status RUNNING with the execution ARN."
         ),
-        input_model=DailyEtlRequest,
+        input_model=models.daily_etl_request.DailyEtlRequest,
         run=daily_etl,
     ),
     Tool(
@@ -118,7 +118,7 @@ TOOLS: tuple[Tool[Any], ...] = (
             "synchronously (at most 5 minutes) and returns its status and "
             "output."
         ),
-        input_model=DocumentAnalysisRequest,
+        input_model=models.document_analysis_request.DocumentAnalysisRequest,
         run=document_analysis,
     ),
     Tool(
@@ -138,10 +138,10 @@ TOOLS: tuple[Tool[Any], ...] = (
             "OrderPlaced).\n"
             "\n"
             "Starts the STANDARD workflow ai-workflows-order-processing and "
-            "waits up to 50 s for its result; a longer run returns status "
-            "RUNNING with the execution ARN."
+            "waits for its result (up to 50 s as generated); a longer run "
+            "returns status RUNNING with the execution ARN."
         ),
-        input_model=OrderPlaced,
+        input_model=models.order_placed.OrderPlaced,
         run=order_processing,
     ),
     Tool(
@@ -157,8 +157,8 @@ TOOLS: tuple[Tool[Any], ...] = (
             "workflow).\n"
             "\n"
             "Starts the STANDARD workflow ai-workflows-support-triage and "
-            "waits up to 50 s for its result; a longer run returns status "
-            "RUNNING with the execution ARN."
+            "waits for its result (up to 50 s as generated); a longer run "
+            "returns status RUNNING with the execution ARN."
         ),
         input_model=FreeFormInput,
         run=support_triage,
