@@ -2,10 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 MINISTACK_VENV := .venv-ministack
+ANCHOR_VENV := .venv-anchor
 PY := $(VENV)/bin/python
 STATE := .aws-local
 
-.PHONY: help venv aws-local aws-local-stop generate demo test lint unit integration clean
+.PHONY: help venv aws-local aws-local-stop generate demo test lint unit integration bench clean
 
 help:
 	@echo "make demo            start the local AWS, generate the server, call every example tool, stop"
@@ -13,6 +14,7 @@ help:
 	@echo "make generate        regenerate generated/ from the local AWS"
 	@echo "make aws-local       start ministack + the fake Schema Registry and seed the examples"
 	@echo "make aws-local-stop  stop exactly the processes aws-local started"
+	@echo "make bench           sfn-mcp vs the anchor server: start-up, memory, blocking, compile time"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +30,12 @@ $(MINISTACK_VENV)/.installed: localaws/ministack-requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed $(MINISTACK_VENV)/.installed
+
+# The anchor that sfn-mcp is benchmarked against, in a virtualenv of its own.
+$(ANCHOR_VENV)/.installed:
+	test -x $(ANCHOR_VENV)/bin/python || $(PYTHON) -m venv $(ANCHOR_VENV)
+	$(ANCHOR_VENV)/bin/python -m pip install --quiet --quiet awslabs-stepfunctions-tool-mcp-server==0.2.1
+	touch $@
 
 aws-local: venv
 	$(PY) -m localaws start --state-dir $(STATE)
@@ -45,9 +53,9 @@ demo: venv
 	  status=$$?; $(PY) -m localaws stop --state-dir $(STATE); exit $$status
 
 lint: venv
-	$(VENV)/bin/ruff check compiler generated tests localaws examples
-	$(VENV)/bin/ruff format --check compiler generated tests localaws
-	$(VENV)/bin/mypy compiler localaws
+	$(VENV)/bin/ruff check compiler generated tests localaws examples benchmarks
+	$(VENV)/bin/ruff format --check compiler generated tests localaws benchmarks
+	$(VENV)/bin/mypy compiler localaws benchmarks
 	cd generated && ../$(VENV)/bin/mypy --config-file ../pyproject.toml ai_workflows
 
 unit: venv
@@ -58,6 +66,9 @@ integration: venv
 
 test: lint
 	$(PY) -m pytest -q
+
+bench: venv $(ANCHOR_VENV)/.installed
+	$(PY) benchmarks/bench.py
 
 clean: aws-local-stop
 	rm -rf $(STATE) build dist *.egg-info

@@ -1,0 +1,648 @@
+"""Benchmark: a generated sfn-mcp server side by side with awslabs-stepfunctions-tool-mcp-server.
+
+Run from the repository root with the project virtualenv::
+
+    .venv/bin/python benchmarks/bench.py            # about 1.5-2 minutes on 2 cores
+
+It starts its own local AWS (ministack + the fake Schema Registry) in a temporary folder, adds
+the machines it needs (``bench-slow-express``: EXPRESS, Wait 3 s; ``bench-bulk-000`` ...: Pass),
+generates sfn-mcp packages, then measures both servers over stdio with the MCP SDK client and
+prints a table of medians and minimums. Progress goes to stderr, the results to stdout.
+
+The anchor runs from its own virtualenv (``.venv-anchor``); it is created if missing.
+Exit status: 0 after a complete run, 1 when something really failed (a server did not start,
+a call did not succeed, generation failed), 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.types import CallToolResult, TextContent, Tool
+
+from localaws.stack import LocalAws
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SFN_MCP_BIN = Path(sys.executable).parent / "sfn-mcp"
+ANCHOR_PACKAGE = "awslabs-stepfunctions-tool-mcp-server"
+ANCHOR_VERSION = "0.2.1"
+ANCHOR_VENV = REPO_ROOT / ".venv-anchor"
+ANCHOR_SCRIPT = "awslabs.stepfunctions-tool-mcp-server"
+ANCHOR_INSTALL_TIMEOUT = 900.0
+
+EXAMPLES_PREFIX = "ai-workflows-"
+SCHEMA_TAG_KEY = "input-schema-arn"
+BULK_PREFIX = "bench-bulk-"
+SLOW_EXPRESS = "bench-slow-express"
+SLOW_SECONDS = 3
+PROBE_DELAY = 0.5  # tools/list is sent this long after the EXPRESS call
+STATE_MACHINE_ROLE = "arn:aws:iam::000000000000:role/ai-workflows-states"
+
+TRIAGE_TOOL = "support_triage"
+TRIAGE_INPUT: dict[str, Any] = {
+    "subject": "Checkout is down",
+    "body": "Customers see an outage since 9:00",
+    "customerTier": "platinum",
+}
+
+# Bounds: every wait below is cut off by one of these.
+INIT_TIMEOUT = 60.0
+LIST_TIMEOUT = 30.0
+CALL_TIMEOUT = 60.0
+GENERATE_TIMEOUT = 180.0
+OVERALL_TIMEOUT = 900.0
+
+SFN_MCP = "sfn-mcp"
+ANCHOR = "anchor"
+SERVERS = (SFN_MCP, ANCHOR)
+
+
+class BenchError(RuntimeError):
+    """A real failure: the benchmark cannot produce a valid figure."""
+
+
+def progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _has_marker(pid: int, marker: str) -> bool:
+    return any(marker in part for part in _cmdline(pid))
+
+
+def child_pids() -> set[int]:
+    """The live children of this process (from /proc/<pid>/stat)."""
+    me = str(os.getpid())
+    children: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 1 and fields[1] == me and fields[0] != "Z":
+            children.add(int(entry.name))
+    return children
+
+
+def rss_mib(pid: int) -> float:
+    """VmRSS of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise BenchError(f"no VmRSS in /proc/{pid}/status")
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """How to start one server over stdio, and how to recognise its process."""
+
+    server: str  # SFN_MCP or ANCHOR
+    command: str
+    args: tuple[str, ...]
+    env: dict[str, str]
+    marker: str  # an argument of its command line
+    cwd: Path | None = None
+
+    def params(self) -> StdioServerParameters:
+        return StdioServerParameters(
+            command=self.command, args=list(self.args), env=self.env, cwd=self.cwd
+        )
+
+
+def sfn_mcp_spec(package_dir: Path, package: str, aws_env: dict[str, str]) -> ServerSpec:
+    return ServerSpec(
+        server=SFN_MCP,
+        command=sys.executable,
+        args=("-m", package),
+        env=dict(aws_env),
+        marker=package,
+        cwd=package_dir,
+    )
+
+
+def anchor_spec(aws_env: dict[str, str], selection: dict[str, str]) -> ServerSpec:
+    env = dict(aws_env)
+    env.update(
+        AWS_REGION="us-east-1",
+        # StartSyncExecution's "sync-" host prefix breaks the endpoint override.
+        AWS_DISABLE_HOST_PREFIX_INJECTION="true",
+        STATE_MACHINE_INPUT_SCHEMA_ARN_TAG_KEY=SCHEMA_TAG_KEY,
+        **selection,
+    )
+    return ServerSpec(
+        server=ANCHOR,
+        command=str(ANCHOR_VENV / "bin" / ANCHOR_SCRIPT),
+        args=(),
+        env=env,
+        marker=ANCHOR_SCRIPT,
+    )
+
+
+@dataclass
+class Connection:
+    session: ClientSession
+    pid: int
+    initialize_seconds: float
+
+
+@dataclass
+class Launcher:
+    """Starts servers over stdio; remembers every server process it saw, for the final sweep."""
+
+    log_dir: Path
+    seen: dict[int, str] = field(default_factory=dict)  # pid -> marker
+
+    @contextlib.asynccontextmanager
+    async def connect(self, spec: ServerSpec) -> AsyncIterator[Connection]:
+        """Spawn the server, time spawn → initialize result, find its PID."""
+        before = child_pids()
+        with (self.log_dir / f"{spec.server}.stderr.log").open("a") as errlog:
+            started = time.perf_counter()
+            async with (
+                stdio_client(spec.params(), errlog=errlog) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                try:
+                    with anyio.fail_after(INIT_TIMEOUT):
+                        await session.initialize()
+                except TimeoutError as exc:
+                    raise BenchError(
+                        f"{spec.server} did not answer initialize within {INIT_TIMEOUT:.0f} s; "
+                        f"see {errlog.name}"
+                    ) from exc
+                elapsed = time.perf_counter() - started
+                pid = self._server_pid(before, spec)
+                yield Connection(session, pid, elapsed)
+
+    def _server_pid(self, before: set[int], spec: ServerSpec) -> int:
+        new = [pid for pid in child_pids() - before if _has_marker(pid, spec.marker)]
+        if len(new) != 1:
+            raise BenchError(f"expected one new {spec.server} process, found {new}")
+        self.seen[new[0]] = spec.marker
+        return new[0]
+
+    def sweep(self) -> None:
+        """Kill (by PID) any server process this run started that is somehow still alive."""
+        alive = child_pids()
+        for pid, marker in self.seen.items():
+            if pid in alive and _has_marker(pid, marker):
+                progress(f"server process {pid} still alive; killing it")
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ChildProcessError, OSError):
+                    os.waitpid(pid, 0)
+
+
+async def list_tools(session: ClientSession) -> tuple[list[Tool], float]:
+    started = time.perf_counter()
+    with anyio.fail_after(LIST_TIMEOUT):
+        tools = (await session.list_tools()).tools
+    return tools, time.perf_counter() - started
+
+
+async def call_tool(
+    session: ClientSession, name: str, arguments: dict[str, Any]
+) -> tuple[CallToolResult, float]:
+    started = time.perf_counter()
+    with anyio.fail_after(CALL_TIMEOUT):
+        result = await session.call_tool(name, arguments)
+    elapsed = time.perf_counter() - started
+    if not isinstance(result, CallToolResult):
+        raise BenchError(f"{name}: unexpected result type {type(result).__name__}")
+    return result, elapsed
+
+
+def wrap_arguments(server: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The anchor's tools all take one argument, ``parameters``; ours take the input itself."""
+    return {"parameters": arguments} if server == ANCHOR else arguments
+
+
+def check_succeeded(server: str, tool: str, result: CallToolResult) -> None:
+    """Raise unless the call reports a SUCCEEDED execution (each server in its own format)."""
+    text = " ".join(block.text for block in result.content if isinstance(block, TextContent))
+    if server == SFN_MCP:
+        status = (result.structured_content or {}).get("status")
+        ok = not result.is_error and status == "SUCCEEDED"
+    else:
+        ok = not result.is_error and " returned:" in text
+    if not ok:
+        raise BenchError(
+            f"{server} {tool} did not succeed (isError={result.is_error}): {text[:400]}"
+        )
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Metric:
+    label: str
+    unit: str
+    scale: float  # seconds → unit
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    note: dict[str, str] = field(default_factory=dict)  # server -> text shown instead of figures
+
+
+@dataclass
+class ToolFacts:
+    count: int
+    required: dict[str, list[str]]  # tool name -> required fields of its inputSchema
+    properties: dict[str, list[str]]  # tool name -> top-level property names
+
+
+@dataclass
+class Results:
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    facts: dict[tuple[str, str], ToolFacts] = field(default_factory=dict)  # (server, config)
+
+    def add(self, key: str, server: str, value: float) -> None:
+        self.metrics[key].samples.setdefault(server, []).append(value)
+
+    def define(self, key: str, label: str, unit: str, scale: float = 1.0) -> None:
+        self.metrics.setdefault(key, Metric(label, unit, scale))
+
+
+def tool_facts(tools: list[Tool]) -> ToolFacts:
+    return ToolFacts(
+        count=len(tools),
+        required={t.name: list(t.input_schema.get("required", [])) for t in tools},
+        properties={t.name: sorted(t.input_schema.get("properties", {})) for t in tools},
+    )
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+@dataclass(frozen=True)
+class Config:
+    """One selection of machines, as each server is configured for it."""
+
+    key: str  # "examples" / "bulk" / "slow"
+    title: str
+    specs: dict[str, ServerSpec]
+    machines: int  # how many tools sfn-mcp must list (the anchor's count is reported, not checked)
+
+
+async def measure_startup(
+    launcher: Launcher, config: Config, results: Results, runs: int, call_triage: bool
+) -> None:
+    """Spawn → initialize, first tools/list and RSS; for the examples also a first tool call."""
+    k = config.key
+    results.define(f"init-{k}", f"spawn → initialize, {config.title}", "s")
+    results.define(f"list-{k}", f"first tools/list, {config.title}", "ms", 1000.0)
+    results.define(f"rss-{k}", f"RSS after initialize, {config.title}", "MiB")
+    if call_triage:
+        results.define("triage", f"first {TRIAGE_TOOL} call (STANDARD), end to end", "s")
+        results.define("rss-triage", f"RSS after that call, {config.title}", "MiB")
+    # One discarded warm-up per server (page cache, .pyc files), then the runs, interleaved.
+    for run in range(runs + 1):
+        for server, spec in config.specs.items():
+            async with launcher.connect(spec) as conn:
+                rss = rss_mib(conn.pid)
+                tools, list_seconds = await list_tools(conn.session)
+                if run == 0:
+                    results.facts[(server, k)] = tool_facts(tools)
+                    if server == SFN_MCP and len(tools) != config.machines:
+                        raise BenchError(f"sfn-mcp lists {len(tools)} tools, not {config.machines}")
+                    continue
+                results.add(f"init-{k}", server, conn.initialize_seconds)
+                results.add(f"rss-{k}", server, rss)
+                results.add(f"list-{k}", server, list_seconds)
+                if call_triage:
+                    arguments = wrap_arguments(server, TRIAGE_INPUT)
+                    result, seconds = await call_tool(conn.session, TRIAGE_TOOL, arguments)
+                    check_succeeded(server, TRIAGE_TOOL, result)
+                    results.add("triage", server, seconds)
+                    results.add("rss-triage", server, rss_mib(conn.pid))
+        if run:
+            progress(f"{config.title}: run {run}/{runs} done")
+
+
+async def _call_into(
+    outcome: list[tuple[CallToolResult, float]],
+    session: ClientSession,
+    name: str,
+    arguments: dict[str, Any],
+) -> None:
+    outcome.append(await call_tool(session, name, arguments))
+
+
+async def measure_blocking(launcher: Launcher, config: Config, results: Results, runs: int) -> None:
+    """tools/list sent PROBE_DELAY s into a concurrent SLOW_SECONDS s EXPRESS call."""
+    tool = SLOW_EXPRESS.replace("-", "_")
+    results.define(
+        "probe",
+        f"tools/list {PROBE_DELAY} s into a {SLOW_SECONDS} s EXPRESS call",
+        "ms",
+        1000.0,
+    )
+    results.define("express", f"that EXPRESS call ({SLOW_EXPRESS}), end to end", "s")
+    for server, spec in config.specs.items():
+        async with launcher.connect(spec) as conn:
+            tools, _ = await list_tools(conn.session)
+            if tool not in {t.name for t in tools}:
+                raise BenchError(f"{server} does not list {tool}: {[t.name for t in tools]}")
+            for _ in range(runs):
+                outcome: list[tuple[CallToolResult, float]] = []
+                arguments = wrap_arguments(server, {})
+                async with anyio.create_task_group() as group:
+                    group.start_soon(_call_into, outcome, conn.session, tool, arguments)
+                    await anyio.sleep(PROBE_DELAY)
+                    _, probe_seconds = await list_tools(conn.session)
+                result, call_seconds = outcome[0]
+                check_succeeded(server, tool, result)
+                results.add("probe", server, probe_seconds)
+                results.add("express", server, call_seconds)
+        progress(f"{config.title}: {server} done")
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def ensure_anchor() -> None:
+    """Create .venv-anchor with the pinned anchor if it is missing (one-time, a minute or so)."""
+    script = ANCHOR_VENV / "bin" / ANCHOR_SCRIPT
+    python = ANCHOR_VENV / "bin" / "python"
+    if script.exists():
+        found = subprocess.run(
+            [
+                str(python),
+                "-c",
+                f"import importlib.metadata as m; print(m.version({ANCHOR_PACKAGE!r}))",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
+        if found == ANCHOR_VERSION:
+            return
+        progress(
+            f"{ANCHOR_VENV.name} has {ANCHOR_PACKAGE} {found or '?'}; installing {ANCHOR_VERSION}"
+        )
+    else:
+        progress(f"creating {ANCHOR_VENV} with {ANCHOR_PACKAGE}=={ANCHOR_VERSION} ...")
+    steps: list[list[str]] = []
+    if not python.exists():
+        steps.append([shutil.which("python3") or sys.executable, "-m", "venv", str(ANCHOR_VENV)])
+    steps.append(
+        [str(python), "-m", "pip", "install", "--quiet", f"{ANCHOR_PACKAGE}=={ANCHOR_VERSION}"]
+    )
+    for step in steps:
+        done = subprocess.run(step, capture_output=True, text=True, timeout=ANCHOR_INSTALL_TIMEOUT)
+        if done.returncode != 0:
+            raise BenchError(f"{' '.join(step)} failed:\n{done.stderr[-2000:]}")
+
+
+def create_machines(stack: LocalAws, bulk: int) -> tuple[int, bool]:
+    """Create the benchmark's machines; return what one unpaginated ListStateMachines sees
+    (the number of machines, whether a nextToken came back), as the anchor calls it."""
+    sfn = stack.client("stepfunctions")
+    wait = {
+        "StartAt": "Wait",
+        "States": {"Wait": {"Type": "Wait", "Seconds": SLOW_SECONDS, "End": True}},
+    }
+    passing = {"StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": True}}}
+    machines = [(SLOW_EXPRESS, "EXPRESS", wait)]
+    machines += [(f"{BULK_PREFIX}{i:03d}", "STANDARD", passing) for i in range(bulk)]
+    started = time.perf_counter()
+    for name, kind, definition in machines:
+        sfn.create_state_machine(
+            name=name, type=kind, roleArn=STATE_MACHINE_ROLE, definition=json.dumps(definition)
+        )
+    progress(f"created {len(machines)} state machines in {time.perf_counter() - started:.1f} s")
+    page = sfn.list_state_machines()
+    return len(page.get("stateMachines", [])), bool(page.get("nextToken"))
+
+
+def generate(args: list[str], output: Path, aws_env: dict[str, str], cwd: Path) -> float:
+    """Run ``sfn-mcp generate`` once (cwd outside the repository, so no pyproject settings)."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    env.update(aws_env)
+    command = [str(SFN_MCP_BIN), "generate", *args, "--output", str(output)]
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, env=env, cwd=cwd, capture_output=True, text=True, timeout=GENERATE_TIMEOUT
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise BenchError(f"{' '.join(command)} failed:\n{done.stdout[-1000:]}{done.stderr[-2000:]}")
+    return elapsed
+
+
+def compile_packages(
+    work: Path, aws_env: dict[str, str], results: Results, runs: int, bulk: int
+) -> Path:
+    """Time ``sfn-mcp generate`` (fresh output folder each run); return the package folder."""
+    packages = work / "packages"
+    jobs = {
+        "examples": ["--prefix", EXAMPLES_PREFIX, "--name", "ai_workflows"],
+        "bulk": ["--prefix", BULK_PREFIX, "--name", "bench_bulk"],
+    }
+    titles = {"examples": "4 examples", "bulk": f"{bulk} bulk machines"}
+    for key, selection in jobs.items():
+        flags = [*selection, "--schema-tag-key", SCHEMA_TAG_KEY]
+        results.define(f"generate-{key}", f"sfn-mcp generate, {titles[key]}", "s")
+        results.metrics[f"generate-{key}"].note[ANCHOR] = "n/a: discovers at every start"
+        for run in range(runs):
+            target = packages if run == runs - 1 else work / f"generate-{key}-{run}"
+            results.add(f"generate-{key}", SFN_MCP, generate(flags, target, aws_env, work))
+        progress(f"generate {titles[key]}: {runs} runs done")
+    generate(["--state-machine", SLOW_EXPRESS, "--name", "bench_slow"], packages, aws_env, work)
+    return packages
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _figures(metric: Metric, server: str) -> tuple[str, str]:
+    if server in metric.note:
+        return metric.note[server], ""
+    values = [v * metric.scale for v in metric.samples.get(server, [])]
+    if not values:
+        return "-", "-"
+    digits = 3 if metric.unit == "s" else 1
+    return f"{statistics.median(values):.{digits}f}", f"{min(values):.{digits}f}"
+
+
+def _typed(facts: ToolFacts) -> int:
+    return sum(1 for names in facts.required.values() if set(names) - {"parameters"})
+
+
+def print_report(
+    results: Results, out: TextIO, runs: int, bulk: int, first_page: tuple[int, bool] | None
+) -> None:
+    width = max(len(f"{m.label} ({m.unit})") for m in results.metrics.values()) + 2
+    anchor = f"anchor {ANCHOR_VERSION}"
+    print(
+        f"\nsfn-mcp vs {ANCHOR_PACKAGE} {ANCHOR_VERSION}: median and min of {runs} runs", file=out
+    )
+    print(f"{'':{width}}{'sfn-mcp':>22}{anchor:>24}", file=out)
+    print(f"{'':{width}}{'median':>11}{'min':>11}{'median':>13}{'min':>11}", file=out)
+    print("-" * (width + 46), file=out)
+    for metric in results.metrics.values():
+        ours = _figures(metric, SFN_MCP)
+        theirs = _figures(metric, ANCHOR)
+        label = f"{metric.label} ({metric.unit})"
+        if ANCHOR in metric.note:
+            print(f"{label:{width}}{ours[0]:>11}{ours[1]:>11}  {theirs[0]}", file=out)
+        else:
+            print(
+                f"{label:{width}}{ours[0]:>11}{ours[1]:>11}{theirs[0]:>13}{theirs[1]:>11}", file=out
+            )
+
+    print(f"\n{'Tools (facts from tools/list)':{width}}{'sfn-mcp':>22}{anchor:>24}", file=out)
+    print("-" * (width + 46), file=out)
+    for key, title in (("examples", "4 examples"), ("bulk", f"{bulk} bulk")):
+        rows: dict[str, list[str]] = {"count": [], "typed": []}
+        for server in SERVERS:
+            facts = results.facts.get((server, key))
+            rows["count"].append("-" if facts is None else str(facts.count))
+            rows["typed"].append("-" if facts is None else str(_typed(facts)))
+        for row, label in (
+            ("count", f"tools listed, {title}"),
+            ("typed", "  of which require a field other than 'parameters'"),
+        ):
+            print(f"{label:{width}}{rows[row][0]:>22}{rows[row][1]:>24}", file=out)
+    if first_page is not None:
+        token = "a nextToken" if first_page[1] else "no nextToken"
+        print(
+            "The anchor calls ListStateMachines once, without pagination (AWS pages at 100).\n"
+            f"This local AWS answered that call with {first_page[0]} machines and {token}.",
+            file=out,
+        )
+
+    print("\ninputSchema of the example tools (required fields | top-level properties)", file=out)
+    for server in SERVERS:
+        facts = results.facts.get((server, "examples"))
+        if facts is None:
+            continue
+        print(f"  {server}:", file=out)
+        for name in sorted(facts.required):
+            required = ", ".join(facts.required[name]) or "(none)"
+            props = ", ".join(facts.properties[name]) or "(none)"
+            print(f"    {name:20} required: {required} | properties: {props}", file=out)
+
+
+# --------------------------------------------------------------------------- main
+
+
+async def measure(launcher: Launcher, configs: list[Config], results: Results, runs: int) -> None:
+    with anyio.fail_after(OVERALL_TIMEOUT):
+        by_key = {config.key: config for config in configs}
+        await measure_startup(launcher, by_key["examples"], results, runs, call_triage=True)
+        await measure_startup(launcher, by_key["bulk"], results, runs, call_triage=False)
+        await measure_blocking(launcher, by_key["slow"], results, runs)
+
+
+def build_configs(
+    packages: Path, aws_env: dict[str, str], bulk: int, with_anchor: bool
+) -> list[Config]:
+    selections = {
+        "examples": ("4 examples", 4, "ai_workflows", {"STATE_MACHINE_PREFIX": EXAMPLES_PREFIX}),
+        "bulk": (f"{bulk} bulk", bulk, "bench_bulk", {"STATE_MACHINE_PREFIX": BULK_PREFIX}),
+        "slow": ("slow EXPRESS", 1, "bench_slow", {"STATE_MACHINE_LIST": SLOW_EXPRESS}),
+    }
+    configs = []
+    for key, (title, machines, package, anchor_selection) in selections.items():
+        specs = {SFN_MCP: sfn_mcp_spec(packages, package, aws_env)}
+        if with_anchor:
+            specs[ANCHOR] = anchor_spec(aws_env, anchor_selection)
+        configs.append(Config(key, title, specs, machines))
+    return configs
+
+
+@contextlib.contextmanager
+def work_dir(keep: bool) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="sfn-mcp-bench-"))
+    try:
+        yield path
+    finally:
+        if keep:
+            progress(f"kept {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def run(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    if not args.no_anchor:
+        ensure_anchor()
+    results = Results()
+    first_page: tuple[int, bool] | None = None
+    with work_dir(args.keep) as work:
+        (work / "logs").mkdir()
+        launcher = Launcher(work / "logs")
+        stack: LocalAws | None = None
+        try:
+            stack = LocalAws.start(work / "aws", sfn_port=0, schemas_port=0, log=progress)
+            first_page = create_machines(stack, args.bulk)
+            aws_env = dict(stack.env)
+            packages = compile_packages(work, aws_env, results, args.runs, args.bulk)
+            configs = build_configs(packages, aws_env, args.bulk, not args.no_anchor)
+            anyio.run(measure, launcher, configs, results, args.runs)
+        finally:
+            launcher.sweep()
+            if stack is not None:
+                stack.stop(log=progress)
+    print_report(results, sys.stdout, args.runs, args.bulk, first_page)
+    print(f"\n(total benchmark time {time.perf_counter() - started:.0f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (default 5)")
+    parser.add_argument("--bulk", type=int, default=150, help="bulk Pass machines (default 150)")
+    parser.add_argument("--no-anchor", action="store_true", help="measure sfn-mcp only")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    if not 1 <= args.runs <= 20 or not 1 <= args.bulk <= 1000:
+        parser.error("--runs must be 1..20 and --bulk 1..1000")
+    try:
+        run(args)
+    except* BenchError as group:
+        for exc in _leaves(group):
+            print(f"benchmark failed: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _leaves(group: BaseExceptionGroup[BenchError]) -> Iterator[BaseException]:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            yield from _leaves(exc)
+        else:
+            yield exc
+
+
+if __name__ == "__main__":
+    main()
