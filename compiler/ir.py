@@ -234,12 +234,11 @@ def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, l
         raise CompileError(problems)
     names = _tool_names(machines, settings.prefix)
     functions = _functions({name: machine for machine, name in names.items()})
-    schemas = [m.schema for m in machines if m.schema]
-    module_names = _module_names(schemas)
+    schemas = {(m.schema.ref.arn, m.schema.version): m.schema for m in machines if m.schema}
+    module_names = _module_names(schemas.values())
     models: dict[tuple[str, str], GeneratedModel] = {}
     model_problems: list[str] = []
-    for key in sorted(module_names):
-        schema = next(s for s in schemas if (s.ref.arn, s.version) == key)
+    for key, schema in sorted(schemas.items()):
         try:
             models[key] = generate_model(schema)
         except CompileError as exc:
@@ -291,7 +290,7 @@ def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, l
         ModelModule(
             module=module_names[key],
             source=models[key].source,
-            schema=next(s for s in schemas if (s.ref.arn, s.version) == key),
+            schema=schemas[key],
         )
         for key in sorted(module_names, key=lambda k: module_names[k])
     )
