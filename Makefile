@@ -46,11 +46,14 @@ aws-local-stop:
 generate: aws-local
 	. $(STATE)/env && $(VENV)/bin/sfn-mcp generate
 
+# The demo runs its own local AWS on free ports, so it never touches one that `make aws-local`
+# started, and stops exactly what it started.
+DEMO := $(STATE)/demo
 demo: venv
-	$(PY) -m localaws start --state-dir $(STATE)
-	. $(STATE)/env && $(VENV)/bin/sfn-mcp generate --output $(STATE)/demo && \
-	  $(PY) -m localaws.demo --package-dir $(STATE)/demo --package ai_workflows; \
-	  status=$$?; $(PY) -m localaws stop --state-dir $(STATE); exit $$status
+	$(PY) -m localaws start --state-dir $(DEMO)/aws --sfn-port 0 --schemas-port 0
+	. $(DEMO)/aws/env && $(VENV)/bin/sfn-mcp generate --output $(DEMO) && \
+	  $(PY) -m localaws.demo --package-dir $(DEMO) --package ai_workflows; \
+	  status=$$?; $(PY) -m localaws stop --state-dir $(DEMO)/aws; exit $$status
 
 lint: venv
 	$(VENV)/bin/ruff check compiler generated tests localaws examples benchmarks

@@ -62,8 +62,23 @@ def describe_error(exc: Exception) -> str:
     """``AccessDeniedException: User … is not authorized`` — the AWS code first, then the text."""
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'Unknown')}: {error.get('Message', '').strip()}".rstrip(": ")
-    return f"{type(exc).__name__}: {exc}"
+        text = f"{error.get('Code', 'Unknown')}: {error.get('Message', '').strip()}".rstrip(": ")
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    # a proxy or a wrong endpoint can answer with a whole HTML page
+    return text if len(text) <= 300 else text[:300] + " …"
+
+
+def error_hint(exc: Exception) -> str:
+    """What to do next, by AWS error code."""
+    code = ""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+    if "AccessDenied" in code or code in ("UnauthorizedOperation", "UnrecognizedClientException"):
+        return CREDENTIALS_HINT
+    if code.startswith("Throttl"):
+        return "AWS kept throttling after retries; try again, or lower max-workers"
+    return "check the endpoint (AWS_ENDPOINT_URL*) and region the compiler talks to"
 
 
 def fatal_environment_error(exc: Exception) -> CompileError | None:

@@ -53,8 +53,11 @@ def main() -> None:
 )
 @click.option(
     "--tag",
+    "tags",
+    multiple=True,
     metavar="KEY=VALUE",
-    help="Keep only machines with this tag. [env: STATE_MACHINE_TAG_KEY + STATE_MACHINE_TAG_VALUE]",
+    help="Keep only machines with this tag (one filter). "
+    "[env: STATE_MACHINE_TAG_KEY + STATE_MACHINE_TAG_VALUE]",
 )
 @click.option(
     "--schema-tag-key",
@@ -84,8 +87,20 @@ def generate(**options: Any) -> None:
     }
     if "state-machines" in cli:
         cli["state-machines"] = list(cli["state-machines"])
+    tags = cli.pop("tags", ())
+    if len(tags) > 1:
+        click.echo(
+            f"error: one --tag filter at a time (got {len(tags)}: {', '.join(tags)})\n"
+            "hint: select by one tag, and narrow further with --prefix or --state-machine",
+            err=True,
+        )
+        sys.exit(1)
+    if tags:
+        cli["tag"] = tags[0]
     try:
         settings = load_settings(cli, config_path=options["config_path"])
+        for note in settings.notes:
+            click.echo(f"note: {note}", err=True)
         compiled = compile_package(settings)
         report = write_package(compiled.files, settings.output, settings.name)
     except CompileError as exc:
@@ -110,3 +125,12 @@ def generate(**options: Any) -> None:
     click.echo(
         f"Wrote {len(compiled.package.tools)} tool(s) to {report.target} ({changes})", err=True
     )
+    for label, paths in (
+        ("changed", report.changed),
+        ("added", report.added),
+        ("removed", report.removed),
+    ):
+        for path in paths[:20]:
+            click.echo(f"  {label}: {path}", err=True)
+        if len(paths) > 20:
+            click.echo(f"  … and {len(paths) - 20} more {label}", err=True)

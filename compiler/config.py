@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,12 @@ FILE_KEYS = {
     "workflows",
 }
 WORKFLOW_KEYS = {"input-mode", "max-wait-seconds"}
+SELECTION = ("prefix", "state-machines", "tag-key", "tag-value")
+# Top-level modules a generated server imports (directly or through its dependencies).
+SERVER_DEPENDENCIES = frozenset(
+    {"mcp", "mcp_types", "pydantic", "pydantic_core", "boto3", "botocore", "anyio", "uvicorn"}
+    | {"starlette", "httpx", "jmespath", "s3transfer", "dateutil", "urllib3", "typing_extensions"}
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class Settings:
     max_workers: int = DEFAULT_MAX_WORKERS
     workflows: Mapping[str, WorkflowSettings] = field(default_factory=dict)
     config_file: Path | None = None
+    notes: tuple[str, ...] = ()
 
     def selection_summary(self) -> str:
         parts = []
@@ -111,9 +119,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _file_layer(path: Path) -> dict[str, Any]:
     """The ``[tool.sfn-mcp]`` table of a pyproject.toml, or the top level of any other file."""
     data = _read_toml(path)
-    table = data.get("tool", {}).get("sfn-mcp") if "tool" in data else data
+    in_pyproject = path.name == "pyproject.toml" or "tool" in data or "project" in data
+    table = data.get("tool", {}).get("sfn-mcp") if in_pyproject else data
     if table is None:
-        raise CompileError(f"{path} has no [tool.sfn-mcp] table")
+        raise CompileError(
+            f"{path} has no [tool.sfn-mcp] table",
+            hint="add one, or pass a file whose top level holds the settings",
+        )
     unknown = sorted(set(table) - FILE_KEYS)
     if unknown:
         raise CompileError(
@@ -221,22 +233,39 @@ def load_settings(
         ("environment", {} if path else _env_layer(env)),
     ]
 
+    def given(layer: dict[str, Any], key: str) -> bool:
+        return layer.get(key) not in (None, "", [])
+
     def pick(key: str, default: Any = None) -> Any:
         for _, layer in layers:
-            if layer.get(key) not in (None, "", []):
+            if given(layer, key):
                 return layer[key]
         return default
 
-    prefix = str(pick("prefix", ""))
-    names = pick("state-machines", [])
+    # The selection (prefix, names, tag) comes whole from the strongest source that sets any of
+    # it: `--state-machine x` means that machine, not "x or whatever the file's prefix selects".
+    selecting = next(
+        ((source, layer) for source, layer in layers if any(given(layer, k) for k in SELECTION)),
+        ("defaults", {}),
+    )
+    prefix = str(selecting[1].get("prefix") or "")
+    names = selecting[1].get("state-machines") or []
     if isinstance(names, str) or not all(isinstance(n, str) for n in names):
         raise CompileError("state-machines must be a list of state machine names")
     name = str(pick("name") or snake_case(prefix) or "sfn_tools")
     if not name.isidentifier() or name != name.lower() or name.startswith("_"):
         raise CompileError(
-            f"package name {name!r} is not a lowercase Python identifier",
+            f"package name {name!r} must be a lowercase Python identifier not starting with _",
             hint="pass --name like 'order_tools' (letters, digits and underscores)",
         )
+    if name in sys.stdlib_module_names or name in SERVER_DEPENDENCIES:
+        raise CompileError(
+            f"package name {name!r} would shadow the module {name!r} that Python or the server "
+            "needs, so `python -m` would not run it",
+            hint="pass another --name, e.g. 'workflow_tools'",
+        )
+    ignored = sorted(v for v in ANCHOR_ENV if path and env.get(v, "").strip())
+    notes = (f"ignoring {', '.join(ignored)}: {path} configures sfn-mcp",) if ignored else ()
     region = pick("region") or env.get("AWS_REGION") or None
     workers = pick("max-workers", DEFAULT_MAX_WORKERS)
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64:
@@ -244,7 +273,7 @@ def load_settings(
     return Settings(
         prefix=prefix,
         state_machines=tuple(dict.fromkeys(names)),
-        tag=_pick_tag(layers),
+        tag=_pick_tag([selecting]),
         schema_tag_key=pick("schema-tag-key"),
         name=name,
         output=Path(pick("output") or cwd),
@@ -255,4 +284,5 @@ def load_settings(
         max_workers=workers,
         workflows=_workflows(file_layer.get("workflows", {}), str(path)),
         config_file=path,
+        notes=notes,
     )

@@ -179,10 +179,11 @@ def _input(
             raise CompileError(f"{where}: {machine.name!r} has no input schema, so no input mode")
         return ToolInput(model_class="FreeFormInput", module=None, mode="free-form")
     if model.event is None:
-        if override.input_mode == "envelope":
+        if override.input_mode:
             raise CompileError(
-                f"{where} is 'envelope', but the schema of {machine.name!r} has no AWSEvent "
-                "envelope with x-amazon-events-source and x-amazon-events-detail-type"
+                f"{where} applies to EventBridge event schemas, but the schema of "
+                f"{machine.name!r} has no AWSEvent envelope with x-amazon-events-source and "
+                "x-amazon-events-detail-type; its input is passed as it is"
             )
         return ToolInput(model_class=model.root_class, module=module, mode="plain")
     mode: Mode = override.input_mode or "envelope"

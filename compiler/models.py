@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ast
 import json
+import tempfile
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import CompileError
@@ -130,6 +132,23 @@ def _check_refs(schema: SchemaSource, document: dict[str, Any]) -> None:
         )
 
 
+def closed_objects(node: Any) -> Any:
+    """A copy in which every object schema that does not say whether it allows other properties
+    says ``additionalProperties: false``.
+
+    Left open, the generated model would silently drop a misspelt argument; closed, the call is
+    rejected with the field's name. A schema that says ``true`` (or gives a schema) keeps it.
+    """
+    if isinstance(node, list):
+        return [closed_objects(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    copy = {key: closed_objects(value) for key, value in node.items()}
+    if "properties" in node and "additionalProperties" not in node:
+        copy["additionalProperties"] = False
+    return copy
+
+
 def _class_names(source: str) -> set[str]:
     return {node.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ClassDef)}
 
@@ -167,6 +186,7 @@ def generate_model(schema: SchemaSource) -> GeneratedModel:
         "disable_timestamp": True,
         "custom_file_header": header,
         "formatters": [Formatter.BUILTIN],
+        "builtin_format_line_length": 100,
     }
     event: EventInfo | None = None
     if schema.type == "OpenApi3":
@@ -189,10 +209,12 @@ def generate_model(schema: SchemaSource) -> GeneratedModel:
             f"{root_doc.get('type')!r}",
             hint="MCP tool arguments are always an object; wrap the value in an object property",
         )
+    content = json.dumps(closed_objects(document), ensure_ascii=False)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), tempfile.TemporaryDirectory() as isolated:
             warnings.simplefilter("ignore")
-            source = generate(schema.content, **options)
+            # settings_path: never pick up formatter settings from the caller's pyproject.toml
+            source = generate(content, settings_path=Path(isolated), **options)
     except Exception as exc:  # the generator raises many types; all mean "this schema"
         raise CompileError(
             f"{_label(schema)}: datamodel-code-generator could not build a model: {exc}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import botocore.exceptions
 
 from . import ir
-from .aws import CREDENTIALS_HINT, Aws, describe_error, fatal_environment_error
+from .aws import Aws, describe_error, error_hint, fatal_environment_error
 from .config import Settings
 from .errors import CompileError
 from .pull import pull
@@ -38,13 +38,15 @@ def compile_package(settings: Settings, aws: Aws | None = None) -> Compiled:
             raise fatal from exc
         operation = getattr(exc, "operation_name", None) or "an AWS call"
         raise CompileError(
-            f"{operation} failed: {describe_error(exc)}", hint=CREDENTIALS_HINT
+            f"{operation} failed: {describe_error(exc)}", hint=error_hint(exc)
         ) from exc
 
 
 def _compile(settings: Settings, aws: Aws) -> Compiled:
     started = time.monotonic()
-    progress(f"Listing state machines in {aws.region} ...")
+    endpoint = aws.client("stepfunctions").meta.endpoint_url
+    where = aws.region if ".amazonaws.com" in endpoint else f"{aws.region} at {endpoint}"
+    progress(f"Listing state machines in {where} ...")
     selected = select(aws, settings)
     if not selected:
         raise CompileError(

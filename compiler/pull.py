@@ -1,7 +1,8 @@
 """Step 2, pull: describe each selected machine and fetch the schema its tag points to.
 
 Calls run concurrently on a bounded pool (botocore's adaptive retries absorb throttling); every
-failure names the machine or schema and the AWS error code, and all failures are reported at once.
+failure names the machine or schema and the AWS error code, and all failures of a step (describing
+machines, reading tags, fetching schemas, checking formats) are reported together.
 """
 
 from __future__ import annotations

@@ -139,6 +139,7 @@ def render(package: Package) -> dict[str, str]:
             ("tools.py", "tools.py.jinja"),
             ("models/__init__.py", "models__init__.py.jinja"),
             ("README.md", "README.md.jinja"),
+            ("requirements.txt", "requirements.txt.jinja"),
         )
     }
     files["_runtime.py"] = RUNTIME_SOURCE.read_text(encoding="utf-8")

@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import threading
 import time
 import uuid
@@ -260,10 +261,10 @@ def max_wait_seconds(workflow: Workflow, env: Mapping[str, str] = os.environ) ->
         try:
             value = float(raw)
         except ValueError:
-            logger.warning("ignoring SFN_MCP_MAX_WAIT_SECONDS=%r: not a number", raw)
-        else:
-            if value >= 0:
-                return value
+            value = -1.0
+        if 0 <= value < float("inf"):
+            return value
+        logger.warning("ignoring SFN_MCP_MAX_WAIT_SECONDS=%r: not a number of seconds >= 0", raw)
     return workflow.max_wait_seconds
 
 
@@ -376,11 +377,20 @@ def tool_result(tool_name: str, workflow_result: ExecutionResult) -> CallToolRes
     return _text_result(f"{headline}\n{body}", data=data, error=True)
 
 
-def validation_message(tool_name: str, exc: ValidationError) -> str:
-    lines = [f"Invalid arguments for {tool_name}; nothing was started:"]
-    for error in exc.errors(include_url=False):
+MAX_REPORTED_ERRORS = 20
+
+
+def validation_message(tool: Tool[Any], exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    lines = [f"Invalid arguments for {tool.name}; nothing was started:"]
+    for error in errors[:MAX_REPORTED_ERRORS]:
         where = ".".join(str(part) for part in error["loc"]) or "(arguments)"
         lines.append(f"- {where}: {error['msg']}")
+    if len(errors) > MAX_REPORTED_ERRORS:
+        lines.append(f"- … and {len(errors) - MAX_REPORTED_ERRORS} more")
+    if any(e["type"] == "extra_forbidden" and len(e["loc"]) == 1 for e in errors):
+        known = ", ".join(tool.input_schema.get("properties", {}))
+        lines.append(f"Arguments this tool takes: {known}")
     return "\n".join(lines)
 
 
@@ -432,8 +442,10 @@ def build_server(
             decoded = _decode_json_strings(arguments, exc)
             try:
                 model = tool.input_model.model_validate(decoded)
-            except ValidationError:
-                return _text_result(validation_message(tool.name, exc), error=True)
+            except ValidationError as retry:
+                # report against what the decoding made of the arguments, if it changed anything
+                reported = retry if decoded != arguments else exc
+                return _text_result(validation_message(tool, reported), error=True)
         try:
             outcome = await tool.run(model)
         except WorkflowError as exc:
@@ -455,9 +467,12 @@ def build_server(
     )
 
 
-def main(server: Server[Any], argv: list[str] | None = None) -> None:
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None = None) -> None:
     """Command line of a generated server: stdio by default, or streamable HTTP."""
-    parser = argparse.ArgumentParser(description=f"MCP server {server.name}")
+    parser = argparse.ArgumentParser(prog=prog, description=f"MCP server {server.name}")
     parser.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP only (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP only (default 8000)")
@@ -466,14 +481,25 @@ def main(server: Server[Any], argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     level = os.environ.get("SFN_MCP_LOG_LEVEL", "WARNING").upper()
+    known_level = level in logging.getLevelNamesMapping()
     logging.basicConfig(
-        level=level if level in logging.getLevelNamesMapping() else "WARNING",
+        level=level if known_level else "WARNING",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not known_level:
+        logger.warning("ignoring SFN_MCP_LOG_LEVEL=%r: use DEBUG, INFO, WARNING or ERROR", level)
     if args.transport == "http":
         import uvicorn
 
+        if args.host not in LOOPBACK:
+            logger.warning(
+                "serving on %s: this server has no authentication; anyone who reaches the port "
+                "can run the workflows with this process's AWS credentials",
+                args.host,
+            )
         app = server.streamable_http_app(stateless_http=args.stateless, host=args.host)
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"{server.name}: serving MCP at http://{host}:{args.port}/mcp", file=sys.stderr)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
         return
 

@@ -27,12 +27,12 @@ class WriteReport:
     unchanged: int
 
 
-def read_tree(root: Path) -> dict[str, str]:
-    """The text files of a package directory, by relative path (caches skipped)."""
+def read_tree(root: Path) -> dict[str, bytes]:
+    """The files of a package directory, by relative path (caches skipped)."""
     files = {}
     for path in sorted(root.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
-            files[path.relative_to(root).as_posix()] = path.read_text(encoding="utf-8")
+            files[path.relative_to(root).as_posix()] = path.read_bytes()
     return files
 
 
@@ -50,24 +50,27 @@ def write_package(files: dict[str, str], output: Path, name: str) -> WriteReport
         )
     old = read_tree(target) if target.exists() else {}
     try:
+        encoded = {path: text.encode("utf-8") for path, text in files.items()}
+    except UnicodeEncodeError as exc:
+        raise CompileError(f"generated text is not valid Unicode: {exc}") from exc
+    try:
         output.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.new-", dir=output))
     except OSError as exc:
         raise CompileError(f"cannot write into {output}: {exc.strerror}") from exc
     retired: Path | None = None
     try:
-        for relative, text in sorted(files.items()):
+        for relative, data in sorted(encoded.items()):
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
+            path.write_bytes(data)
         os.chmod(staging, 0o755)
         if target.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=output))
             os.rmdir(retired)
             target.rename(retired)
         staging.rename(target)
-    except (OSError, UnicodeEncodeError) as exc:
+    except OSError as exc:
         if retired and not target.exists():
             retired.rename(target)  # put the old package back
         shutil.rmtree(staging, ignore_errors=True)
@@ -76,8 +79,8 @@ def write_package(files: dict[str, str], output: Path, name: str) -> WriteReport
         shutil.rmtree(retired, ignore_errors=True)
     return WriteReport(
         target=target,
-        added=tuple(sorted(set(files) - set(old))),
-        changed=tuple(sorted(p for p in files if p in old and old[p] != files[p])),
-        removed=tuple(sorted(set(old) - set(files))),
-        unchanged=sum(1 for p in files if old.get(p) == files[p]),
+        added=tuple(sorted(set(encoded) - set(old))),
+        changed=tuple(sorted(p for p in encoded if p in old and old[p] != encoded[p])),
+        removed=tuple(sorted(set(old) - set(encoded))),
+        unchanged=sum(1 for p in encoded if old.get(p) == encoded[p]),
     )

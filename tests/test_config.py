@@ -106,8 +106,35 @@ def test_workflow_overrides(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["Bad-Name", "1abc", "with space", "_private"])
 def test_package_name_must_be_a_lowercase_identifier(tmp_path: Path, name: str) -> None:
-    with pytest.raises(CompileError, match="not a lowercase Python identifier"):
+    with pytest.raises(CompileError, match="must be a lowercase Python identifier"):
         load_settings({"name": name}, env={}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("name", ["json", "asyncio", "mcp", "boto3", "os"])
+def test_package_name_must_not_shadow_what_the_server_imports(tmp_path: Path, name: str) -> None:
+    with pytest.raises(CompileError, match=f"would shadow the module '{name}'"):
+        load_settings({"name": name}, env={}, cwd=tmp_path)
+
+
+def test_the_selection_comes_whole_from_the_strongest_source(tmp_path: Path) -> None:
+    write(tmp_path, '[tool.sfn-mcp]\nprefix = "p-"\ntag = "team=ai"\n')
+    s = load_settings({"state-machines": ["only-this"]}, env={}, cwd=tmp_path)
+    assert (s.prefix, s.state_machines, s.tag) == ("", ("only-this",), None)
+    env = {"STATE_MACHINE_PREFIX": "env-", "STATE_MACHINE_TAG_KEY": "k"}
+    s = load_settings({"prefix": "cli-"}, env=env, cwd=tmp_path / "..")
+    assert (s.prefix, s.tag) == ("cli-", None)
+
+
+def test_ignored_anchor_variables_are_noted(tmp_path: Path) -> None:
+    path = write(tmp_path, '[tool.sfn-mcp]\nprefix = "p-"\n')
+    s = load_settings({}, env={"STATE_MACHINE_PREFIX": "env-"}, cwd=tmp_path)
+    assert s.notes == (f"ignoring STATE_MACHINE_PREFIX: {path} configures sfn-mcp",)
+
+
+def test_another_projects_pyproject_says_the_table_is_missing(tmp_path: Path) -> None:
+    other = write(tmp_path, '[project]\nname = "x"\n', name="other.toml")
+    with pytest.raises(CompileError, match="has no \\[tool.sfn-mcp\\] table"):
+        load_settings({}, config_path=other, env={}, cwd=tmp_path)
 
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:

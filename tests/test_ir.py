@@ -93,7 +93,7 @@ def test_input_mode_overrides() -> None:
 
     plain = schema("Shipment", SHIPMENT, kind="JSONSchemaDraft4")
     bad = Settings(prefix="shop-", workflows={"shop-s": WorkflowSettings(input_mode="envelope")})
-    with pytest.raises(CompileError, match="no AWSEvent envelope"):
+    with pytest.raises(CompileError, match="applies to EventBridge event schemas"):
         ir.build(bad, [machine("shop-s", source=plain)])
 
 

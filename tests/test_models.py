@@ -146,3 +146,30 @@ def test_hostile_schema_strings_stay_inert_and_exact() -> None:
     assert js["properties"]['a"b']["description"] == hostile
     assert js["properties"]['a"b']["enum"] == [hostile, "x"]
     assert js["properties"]["q"]["default"] == hostile
+
+
+def test_misspelt_fields_are_rejected_unless_the_schema_allows_extras() -> None:
+    generated = generate_model(schema("com.example.shop@OrderPlaced", ORDER_PLACED))
+    model = load(generated.source, "m").OrderPlaced
+    good = {"orderId": "ORD-1234", "items": [{"city": "Oslo"}], "currency": "EUR"}
+    with pytest.raises(ValueError, match="giftmessage"):
+        model.model_validate(good | {"giftmessage": "Happy birthday"})
+    with pytest.raises(ValueError, match="cty"):
+        model.model_validate(good | {"items": [{"city": "Oslo", "cty": "x"}]})
+    assert json_schema(generated.source, "OrderPlaced")["additionalProperties"] is False
+
+    open_schema = dict(SHIPMENT, additionalProperties=True)
+    generated = generate_model(schema("Shipment", open_schema, kind="JSONSchemaDraft4"))
+    model = load(generated.source, "m").Shipment
+    value = model.model_validate({"shipmentId": "s", "extra": 1})
+    assert value.model_dump(mode="json", by_alias=True)["extra"] == 1  # passed on to the workflow
+
+
+def test_the_callers_formatter_settings_do_not_change_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = schema("com.example.shop@OrderPlaced", ORDER_PLACED)
+    before = generate_model(order).source
+    (tmp_path / "pyproject.toml").write_text("[tool.black]\nline-length = 60\n")
+    monkeypatch.chdir(tmp_path)
+    assert generate_model(order).source == before

@@ -187,7 +187,8 @@ def test_cli_writes_the_package_and_reports_the_tools(account: Account, tmp_path
         (["--prefix", "p-"], {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, "cannot reach AWS"),
         (["--prefix", "p-"], {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""},
          "no usable AWS credentials"),
-        (["--name", "Bad-Name"], {}, "not a lowercase Python identifier"),
+        (["--name", "Bad-Name"], {}, "must be a lowercase Python identifier"),
+        (["--tag", "a=b", "--tag", "c=d"], {}, "one --tag filter at a time"),
     ],
 )  # fmt: skip
 def test_cli_errors_are_one_clear_message_without_traceback(

@@ -104,6 +104,7 @@ def test_package_layout(tmp_path: Path) -> None:
         "models/__init__.py",
         "models/order_placed.py",
         "models/shipment.py",
+        "requirements.txt",
         "server.py",
         "tools.py",
     ]
@@ -167,3 +168,15 @@ def test_readme_shows_aws_text_inside_a_fence(tmp_path: Path) -> None:
     target = build(tmp_path, [machine("shop-a", comment=comment)], "fence_pkg")
     readme = (target / "README.md").read_text()
     assert f"`````text\n{comment}" in readme
+
+
+def test_missing_dependencies_give_one_line_saying_what_to_install(tmp_path: Path) -> None:
+    build(tmp_path, example_machines(), "deps_pkg")
+    result = subprocess.run(  # -S: no site-packages, so mcp and pydantic are missing
+        [sys.executable, "-S", "-m", "deps_pkg"], cwd=tmp_path, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "deps_pkg cannot start: No module named" in result.stderr
+    assert "pip install -r requirements.txt" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.types import TextContent
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from compiler import runtime
 from compiler.runtime import Tool, Workflow, build_server, event_envelope, run_workflow
@@ -314,3 +314,29 @@ async def test_json_looking_strings_stay_strings_where_they_validate(sfn: FakeSf
         await client.call_tool("notes", {"note": "[1, 2]", "tags": '["a", "b"]'})
     assert seen[0].note == "[1, 2]"  # valid as sent, so not decoded
     assert seen[0].tags == ["a", "b"]  # JSON text where an array is required: decoded
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    gift_message: str = Field(default="", alias="giftMessage")
+    lines: list[Order] = []
+
+
+async def test_validation_errors_name_unknown_fields_and_stay_short(sfn: FakeSfn) -> None:
+    async def run(arguments: Strict) -> runtime.ExecutionResult:
+        return runtime.ExecutionResult(status="SUCCEEDED")
+
+    tool = Tool(name="strict", title="S", description="d", input_model=Strict, run=run)
+    server = build_server("test", version="1", instructions="i", tools=(tool,))
+    async with Client(server) as client:
+        typo = await client.call_tool("strict", {"giftmessage": "hi"})
+        many = await client.call_tool("strict", {"lines": [{"orderId": "x"}] * 30})
+        json_text = await client.call_tool(
+            "strict", {"lines": json.dumps([{"orderId": "ORD-1", "quantity": 0}])}
+        )
+    assert typo.is_error
+    assert "- giftmessage: Extra inputs are not permitted" in text_of(typo)
+    assert "Arguments this tool takes: giftMessage, lines" in text_of(typo)
+    assert text_of(many).count("\n- ") == 21 and "… and 40 more" in text_of(many)
+    # the JSON text was decoded; the error is about the real problem inside it
+    assert "- lines.0.quantity: Input should be greater than or equal to 1" in text_of(json_text)

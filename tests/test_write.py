@@ -36,3 +36,13 @@ def test_a_failed_write_leaves_the_old_package_untouched(tmp_path: Path) -> None
         write_package(broken, tmp_path, "pkg")
     assert (tmp_path / "pkg" / "tools.py").read_text() == "A = 1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg"]
+
+
+def test_foreign_and_binary_files_in_the_package_are_replaced_and_named(tmp_path: Path) -> None:
+    write_package(FILES, tmp_path, "pkg")
+    (tmp_path / "pkg" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    (tmp_path / "pkg" / "tools.py").write_text("A = 1\n# my edit\n")
+    report = write_package(FILES, tmp_path, "pkg")
+    assert report.removed == ("logo.png",)
+    assert report.changed == ("tools.py",)
+    assert (tmp_path / "pkg" / "tools.py").read_text() == "A = 1\n"

@@ -18,4 +18,4 @@ server = build_server(SERVER_NAME, version=SERVER_VERSION, instructions=INSTRUCT
 
 
 def main(argv: list[str] | None = None) -> None:
-    run(server, argv)
+    run(server, argv, prog="python -m ai_workflows")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import MISSING, AwareDatetime, BaseModel, Field
+from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Customer(BaseModel):
@@ -14,6 +14,9 @@ class Customer(BaseModel):
     The customer who placed the order.
     """
 
+    model_config = ConfigDict(
+        extra="forbid",
+    )
     customer_id: Annotated[
         str, Field(alias="customerId", description="Customer account id, e.g. CUST-77.")
     ]
@@ -29,6 +32,9 @@ class Item(BaseModel):
     One order line.
     """
 
+    model_config = ConfigDict(
+        extra="forbid",
+    )
     sku: Annotated[
         str,
         Field(
@@ -52,6 +58,9 @@ class Address(BaseModel):
     Where the parcel goes.
     """
 
+    model_config = ConfigDict(
+        extra="forbid",
+    )
     street: Annotated[str, Field(description="Street and house number.")]
     city: Annotated[str, Field(description="City or town.")]
     postal_code: Annotated[str, Field(alias="postalCode", description="Postal or ZIP code.")]
@@ -65,6 +74,9 @@ class OrderPlaced(BaseModel):
     A customer placed an order in the web shop.
     """
 
+    model_config = ConfigDict(
+        extra="forbid",
+    )
     order_id: Annotated[
         str,
         Field(
@@ -91,6 +103,9 @@ class OrderPlaced(BaseModel):
 
 
 class AWSEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
     detail: OrderPlaced
     account: str
     detail_type: Annotated[str, Field(alias="detail-type")]
