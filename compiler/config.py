@@ -8,8 +8,8 @@ every machine, whatever the shell exports.
 
 from __future__ import annotations
 
-import math
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -46,7 +46,9 @@ FILE_KEYS = {
     "max-workers",
     "workflows",
 }
-WORKFLOW_KEYS = {"input-mode", "max-wait-seconds"}
+WORKFLOW_KEYS = {"input-mode", "max-wait-seconds", "tool-name"}
+MAX_WAIT_LIMIT = 3600.0  # no MCP client keeps a call open longer than this
+TOOL_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 SELECTION = ("prefix", "state-machines", "tag-key", "tag-value")
 # Top-level modules a generated server imports (directly or through its dependencies).
 SERVER_DEPENDENCIES = frozenset(
@@ -61,6 +63,7 @@ class WorkflowSettings:
 
     input_mode: InputMode | None = None
     max_wait_seconds: float | None = None
+    tool_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -190,9 +193,16 @@ def _workflows(raw: Any, source: str) -> dict[str, WorkflowSettings]:
                 f"use one of {', '.join(INPUT_MODES)}"
             )
         wait = table.get("max-wait-seconds")
+        name = table.get("tool-name")
+        if name is not None and not (isinstance(name, str) and TOOL_NAME.match(name)):
+            raise CompileError(
+                f"{source}: workflows.{machine}.tool-name {name!r} must be 1 to 64 lowercase "
+                "letters, digits and underscores"
+            )
         result[machine] = WorkflowSettings(
             input_mode=mode,
             max_wait_seconds=_positive(wait, f"{source}: workflows.{machine}.max-wait-seconds"),
+            tool_name=name,
         )
     return result
 
@@ -203,10 +213,11 @@ def _positive(value: Any, what: str) -> float | None:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
+        or not 0 < value <= MAX_WAIT_LIMIT
     ):
-        raise CompileError(f"{what} must be a positive number, got {value!r}")
+        raise CompileError(
+            f"{what} must be a positive number of seconds up to {MAX_WAIT_LIMIT:g}, got {value!r}"
+        )
     return float(value)
 
 

@@ -93,12 +93,14 @@ class Package:
         return self.name.replace("_", "-")
 
 
-def _tool_names(machines: list[MachineSource], prefix: str) -> dict[str, str]:
+def _tool_names(machines: list[MachineSource], settings: Settings) -> dict[str, str]:
     names: dict[str, str] = {}
     owners: dict[str, list[str]] = {}
     problems = []
+    prefix = settings.prefix
     for machine in machines:
-        name = tool_name(machine.name, prefix)
+        override = settings.workflows.get(machine.name, WorkflowSettings()).tool_name
+        name = override or tool_name(machine.name, prefix)
         if not name:
             problems.append(
                 f"state machine {machine.name!r} leaves no usable tool name once the prefix "
@@ -114,8 +116,8 @@ def _tool_names(machines: list[MachineSource], prefix: str) -> dict[str, str]:
     if problems:
         raise CompileError(
             problems,
-            hint="rename a state machine, or narrow the selection "
-            "(--prefix, --state-machine, --tag)",
+            hint='give one a tool-name under [tool.sfn-mcp.workflows."<machine>"], or narrow '
+            "the selection (--prefix, --state-machine, --tag)",
         )
     return names
 
@@ -233,7 +235,7 @@ def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, l
     ]
     if problems:
         raise CompileError(problems)
-    names = _tool_names(machines, settings.prefix)
+    names = _tool_names(machines, settings)
     functions = _functions({name: machine for machine, name in names.items()})
     schemas = {(m.schema.ref.arn, m.schema.version): m.schema for m in machines if m.schema}
     module_names = _module_names(schemas.values())

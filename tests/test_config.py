@@ -47,7 +47,7 @@ def test_cli_beats_file_and_a_file_turns_the_anchor_variables_off(tmp_path: Path
     assert s.output == (tmp_path / "elsewhere").resolve()
 
 
-@pytest.mark.parametrize("wait", ["inf", "nan", "-1", "0"])
+@pytest.mark.parametrize("wait", ["inf", "nan", "-1", "0", "3601"])
 def test_waits_must_be_finite_and_positive(tmp_path: Path, wait: str) -> None:
     write(tmp_path, f"[tool.sfn-mcp]\nmax-wait-seconds = {wait}\n")
     with pytest.raises(CompileError, match="must be a positive number"):
@@ -146,3 +146,9 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
 def test_pyproject_without_our_table_is_ignored(tmp_path: Path) -> None:
     write(tmp_path, '[project]\nname = "x"\n')
     assert load_settings({}, env={}, cwd=tmp_path).config_file is None
+
+
+def test_tool_name_overrides_must_be_valid_tool_names(tmp_path: Path) -> None:
+    write(tmp_path, '[tool.sfn-mcp.workflows."p-a"]\ntool-name = "Bad Name"\n')
+    with pytest.raises(CompileError, match="tool-name 'Bad Name' must be 1 to 64 lowercase"):
+        load_settings({}, env={}, cwd=tmp_path)

@@ -133,3 +133,15 @@ def test_module_names_never_meet_across_levels() -> None:
     package, _ = ir.build(SETTINGS, machines)
     modules = [m.module for m in package.modules]
     assert len(set(modules)) == 3, modules
+
+
+def test_a_tool_name_override_resolves_a_collision() -> None:
+    settings = Settings(
+        prefix="shop-", workflows={"shop-quick.echo": WorkflowSettings(tool_name="quick_echo_std")}
+    )
+    machines = [machine("shop-quick-echo", kind="EXPRESS"), machine("shop-quick.echo")]
+    package, _ = ir.build(settings, machines)
+    assert {t.name: t.machine_name for t in package.tools} == {
+        "quick_echo": "shop-quick-echo",
+        "quick_echo_std": "shop-quick.echo",
+    }
