@@ -36,7 +36,7 @@ import anyio
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import CallToolResult, TextContent, Tool
 
-from localaws.stack import LocalAws
+from localaws.stack import LocalAws, live_processes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SFN_MCP_BIN = Path(sys.executable).parent / "sfn-mcp"
@@ -97,19 +97,8 @@ def _has_marker(pid: int, marker: str) -> bool:
 
 
 def child_pids() -> set[int]:
-    """The live children of this process (from /proc/<pid>/stat)."""
-    me = str(os.getpid())
-    children: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if len(fields) > 1 and fields[1] == me and fields[0] != "Z":
-            children.add(int(entry.name))
-    return children
+    """The live children of this process."""
+    return {pid for pid, parent, _ in live_processes() if parent == os.getpid()}
 
 
 def rss_mib(pid: int) -> float:

@@ -170,7 +170,8 @@ def _group_alive(pgid: int) -> bool:
     return _cmdline(pgid) is not None or _group_has_live_members(pgid)
 
 
-def _group_has_live_members(pgid: int) -> bool:
+def live_processes() -> Iterator[tuple[int, int, int]]:
+    """``(pid, parent pid, process group)`` of every live (non-zombie) process, from /proc."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -178,9 +179,12 @@ def _group_has_live_members(pgid: int) -> bool:
             fields = (entry / "stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            return True
-    return False
+        if len(fields) > 2 and fields[0] != "Z":
+            yield int(entry.name), int(fields[1]), int(fields[2])
+
+
+def _group_has_live_members(pgid: int) -> bool:
+    return any(group == pgid for _, _, group in live_processes())
 
 
 def _read_pid(path: Path) -> int | None:

@@ -23,6 +23,7 @@ from localaws.stack import (
     REPO_ROOT,
     LocalAws,
     LocalAwsError,
+    live_processes,
     quiet,
     read_env_file,
     running_pid,
@@ -36,17 +37,7 @@ TAG = "input-schema-arn"
 
 def group_members(pgid: int) -> set[int]:
     """Live (non-zombie) processes in a process group."""
-    members = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            members.add(int(entry.name))
-    return members
+    return {pid for pid, _, group in live_processes() if group == pgid}
 
 
 def alive(pid: int) -> bool:
