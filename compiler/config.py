@@ -46,7 +46,7 @@ FILE_KEYS = {
     "max-workers",
     "workflows",
 }
-WORKFLOW_KEYS = {"input-mode", "max-wait-seconds", "tool-name"}
+WORKFLOW_KEYS = {"input-mode", "max-wait-seconds", "tool-name", "schema-version"}
 MAX_WAIT_LIMIT = 3600.0  # no MCP client keeps a call open longer than this
 TOOL_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 SELECTION = ("prefix", "state-machines", "tag-key", "tag-value")
@@ -64,6 +64,7 @@ class WorkflowSettings:
     input_mode: InputMode | None = None
     max_wait_seconds: float | None = None
     tool_name: str | None = None
+    schema_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,10 +200,17 @@ def _workflows(raw: Any, source: str) -> dict[str, WorkflowSettings]:
                 f"{source}: workflows.{machine}.tool-name {name!r} must be 1 to 64 lowercase "
                 "letters, digits and underscores"
             )
+        version = table.get("schema-version")
+        if version is not None and not (isinstance(version, str | int) and str(version).isdigit()):
+            raise CompileError(
+                f"{source}: workflows.{machine}.schema-version must be a version number like "
+                f'"3", got {version!r}'
+            )
         result[machine] = WorkflowSettings(
             input_mode=mode,
             max_wait_seconds=_positive(wait, f"{source}: workflows.{machine}.max-wait-seconds"),
             tool_name=name,
+            schema_version=None if version is None else str(version),
         )
     return result
 

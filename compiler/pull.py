@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .aws import Aws, run_pool
-from .config import Settings
+from .config import Settings, WorkflowSettings
 from .errors import CompileError
 from .select import Selected
 
@@ -80,8 +80,8 @@ def pull(aws: Aws, settings: Settings, selected: list[Selected]) -> list[Machine
         describe=lambda s: f"state machine {s.machine.name!r}: DescribeStateMachine failed",
         label="describing state machines",
     )
-    refs: dict[str, SchemaRef] = {}
-    wanted: dict[str, SchemaRef] = {}
+    # What to fetch: a schema ARN and, where configured, a pinned version ("" = the latest).
+    requests: dict[str, tuple[SchemaRef, str]] = {}
     problems = []
     for item in selected:
         value = item.tags.get(settings.schema_tag_key or "")
@@ -91,42 +91,45 @@ def pull(aws: Aws, settings: Settings, selected: list[Selected]) -> list[Machine
             except CompileError as exc:
                 problems.extend(exc.problems)
                 continue
-            refs[item.machine.name] = wanted[ref.arn] = ref
+            pinned = settings.workflows.get(item.machine.name, WorkflowSettings()).schema_version
+            requests[item.machine.name] = (ref, pinned or "")
     if problems:
         raise CompileError(problems, hint="fix the tag values, or untag the machines")
 
-    def fetch(ref: SchemaRef) -> SchemaSource:
+    def fetch(request: tuple[SchemaRef, str]) -> SchemaSource:
+        ref, version = request
+        pin = {"SchemaVersion": version} if version else {}
         response = aws.client("schemas", ref.region).describe_schema(
-            RegistryName=ref.registry, SchemaName=ref.name
+            RegistryName=ref.registry, SchemaName=ref.name, **pin
         )
         return SchemaSource(
             ref=ref,
-            version=str(response.get("SchemaVersion") or "?"),
+            version=str(response.get("SchemaVersion") or version or "?"),
             type=str(response.get("Type") or "unknown"),
             content=str(response.get("Content") or ""),
             description=str(response.get("Description") or ""),
         )
 
-    users: dict[str, list[str]] = {}
-    for machine, ref in refs.items():
-        users.setdefault(ref.arn, []).append(machine)
-    arns = sorted(wanted)
+    users: dict[tuple[SchemaRef, str], list[str]] = {}
+    for machine, request in requests.items():
+        users.setdefault(request, []).append(machine)
+    unique = sorted(users, key=lambda r: (r[0].arn, r[1]))
     schemas = run_pool(
-        [wanted[a] for a in arns],
+        unique,
         fetch,
         workers=settings.max_workers,
         describe=lambda r: (
-            f"schema {r.registry}/{r.name} (tagged on {', '.join(users[r.arn])}): "
-            "DescribeSchema failed"
+            f"schema {r[0].registry}/{r[0].name}{f' version {r[1]}' if r[1] else ''} "
+            f"(tagged on {', '.join(users[r])}): DescribeSchema failed"
         ),
         label="fetching schemas",
     )
-    by_arn = dict(zip(arns, schemas, strict=True))
+    fetched = dict(zip(unique, schemas, strict=True))
     unsupported = [
         f"state machine {machine!r}: schema {s.ref.registry}/{s.ref.name} v{s.version} has "
         f"format {s.type!r}; sfn-mcp reads {' and '.join(SUPPORTED_SCHEMA_TYPES)}"
-        for machine, ref in refs.items()
-        if (s := by_arn[ref.arn]).type not in SUPPORTED_SCHEMA_TYPES
+        for machine, request in requests.items()
+        if (s := fetched[request]).type not in SUPPORTED_SCHEMA_TYPES
     ]
     if unsupported:
         raise CompileError(unsupported, hint="convert the schema in the Schema Registry")
@@ -138,7 +141,7 @@ def pull(aws: Aws, settings: Settings, selected: list[Selected]) -> list[Machine
             definition=str(description.get("definition", "")),
             comment=definition_comment(str(description.get("definition", ""))),
             tags=dict(item.tags),
-            schema=by_arn[refs[item.machine.name].arn] if item.machine.name in refs else None,
+            schema=fetched[requests[item.machine.name]] if item.machine.name in requests else None,
         )
         for item, description in zip(selected, described, strict=True)
     ]

@@ -202,3 +202,33 @@ def test_cli_errors_are_one_clear_message_without_traceback(
     assert "Traceback" not in result.stderr
     assert "hint:" in result.stderr or "error:" in result.stderr
     assert not (tmp_path / "p").exists()
+
+
+def test_a_workflow_can_pin_its_schema_version(account: Account, tmp_path: Path) -> None:
+    arn = account.schema("Shipment", SHIPMENT, kind="JSONSchemaDraft4")
+    changed = dict(SHIPMENT, required=["shipmentId", "weight"])
+    account.schemas.update_schema(
+        RegistryName="reg", SchemaName="Shipment", Type="JSONSchemaDraft4",
+        Content=json.dumps(changed),
+    )  # fmt: skip
+    account.machine("p-pinned", tags={"schema": arn})
+    account.machine("p-latest", tags={"schema": arn})
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.sfn-mcp]\nprefix = "p-"\nschema-tag-key = "schema"\n'
+        '[tool.sfn-mcp.workflows."p-pinned"]\nschema-version = "1"\n'
+    )
+    compiled = compile_package(load_settings({}, env={}, cwd=tmp_path))
+    versions = {t.name: t.schema.version for t in compiled.package.tools if t.schema}
+    assert versions == {"latest": "2", "pinned": "1"}
+    assert len(compiled.package.modules) == 2
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.sfn-mcp]\nprefix = "p-"\nschema-tag-key = "schema"\n'
+        '[tool.sfn-mcp.workflows."p-pinned"]\nschema-version = "7"\n'
+    )
+    with pytest.raises(CompileError) as raised:
+        compile_package(load_settings({}, env={}, cwd=tmp_path))
+    assert "schema reg/Shipment version 7 (tagged on p-pinned): DescribeSchema failed: " in (
+        raised.value.render()
+    )
+    assert "NotFoundException" in raised.value.render()

@@ -48,6 +48,7 @@ from mcp.types import (
 )
 from mcp.types import Tool as McpTool
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.json_schema import GenerateJsonSchema
 
 logger = logging.getLogger("sfn_mcp.runtime")
 
@@ -130,8 +131,16 @@ class Tool(Generic[ModelT]):
     input_schema: dict[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        schema = self.input_model.model_json_schema(by_alias=True)
+        schema = self.input_model.model_json_schema(by_alias=True, schema_generator=_NoFieldTitles)
         object.__setattr__(self, "input_schema", schema)
+
+
+class _NoFieldTitles(GenerateJsonSchema):
+    """Leave out the titles pydantic derives from field names ("Rundate" for ``runDate``): they
+    add nothing to the name and the description, and read as typos to a model."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
 
 
 # --------------------------------------------------------------------------- AWS clients
