@@ -45,9 +45,16 @@ def by_name(machines: list[Candidate], settings: Settings) -> list[Candidate]:
     listed = {m.name for m in machines}
     missing = [n for n in settings.state_machines if n not in listed]
     if missing:
+        hint = "check the names and the region; names are exact and case-sensitive"
+        if any(n.startswith("arn:") for n in missing):
+            hint = "give the state machine's name, not its ARN"
+        elif any("," in n for n in missing):
+            hint = (
+                "repeat --state-machine for each name (commas separate names only in the variable)"
+            )
         raise CompileError(
             [f"state machine {n!r} (from the name list) does not exist" for n in missing],
-            hint="check the names and the region; names are exact and case-sensitive",
+            hint=hint,
         )
     if not settings.prefix and not settings.state_machines:
         return list(machines)

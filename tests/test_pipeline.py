@@ -26,6 +26,7 @@ from localaws.schema_registry import start_in_thread
 from tests.sources import ORDER_PLACED, SHIPMENT
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
+ARN_PREFIX = "arn:aws:states:us-east-1:123456789012:stateMachine:"
 DEFINITION = json.dumps(
     {"Comment": "Echo.", "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 )
@@ -117,6 +118,10 @@ def test_a_listed_name_that_does_not_exist_is_an_error(account: Account) -> None
     account.machine("p-a")
     with pytest.raises(CompileError, match="'p-typo' \\(from the name list\\) does not exist"):
         select(Aws(settings()), settings(**{"state-machines": ["p-a", "p-typo"]}))
+    for wrong, hint in (("p-a,p-b", "repeat --state-machine"), (ARN_PREFIX + "p-a", "not its ARN")):
+        with pytest.raises(CompileError) as raised:
+            select(Aws(settings()), settings(**{"state-machines": [wrong]}))
+        assert hint in raised.value.render()
 
 
 def test_compiles_schemas_of_both_formats_and_free_form(account: Account) -> None:
