@@ -6,7 +6,8 @@ ANCHOR_VENV := .venv-anchor
 PY := $(VENV)/bin/python
 STATE := .aws-local
 
-.PHONY: help venv aws-local aws-local-stop generate demo test lint unit integration bench clean
+.PHONY: help venv aws-local aws-local-stop generate demo test lint unit integration bench clean \
+	inspector test-inspector
 
 help:
 	@echo "make demo            start the local AWS, generate the server, call every example tool, stop"
@@ -15,6 +16,8 @@ help:
 	@echo "make aws-local       start ministack + the fake Schema Registry and seed the examples"
 	@echo "make aws-local-stop  stop exactly the processes aws-local started"
 	@echo "make bench           sfn-mcp vs the anchor server: start-up, memory, blocking, compile time"
+	@echo "make inspector       install the pinned MCP Inspector CLI into .node/ (needs Node.js 20+, npm)"
+	@echo "make test-inspector  only tests/test_inspector.py: the official MCP Inspector CLI as the client"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +39,29 @@ $(ANCHOR_VENV)/.installed:
 	test -x $(ANCHOR_VENV)/bin/python || $(PYTHON) -m venv $(ANCHOR_VENV)
 	$(ANCHOR_VENV)/bin/python -m pip install --quiet --quiet awslabs-stepfunctions-tool-mcp-server==0.2.1
 	touch $@
+
+# The official MCP Inspector CLI, a client nobody here wrote, for tests/test_inspector.py; it
+# lives in .node/ (git-ignored). Exact pin: on Node 20 an unpinned install resolves to 0.15.0,
+# while 2.12.0 installs with an engine warning and its --cli mode works. Only `make test`,
+# `make integration` and `make test-inspector` need Node.js; `make demo` does not.
+INSPECTOR_VERSION := 2.12.0
+NODE_PREFIX := .node
+INSPECTOR := $(NODE_PREFIX)/node_modules/.bin/mcp-inspector
+NODE_MISSING := the MCP Inspector CLI used by the tests needs Node.js 20 or newer and npm; install \
+  them (https://nodejs.org/en/download, or your package manager if it has Node 20+) and run make again
+
+$(NODE_PREFIX)/.installed-$(INSPECTOR_VERSION):
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+	  { echo "error: node or npm not found: $(NODE_MISSING)" >&2; exit 1; }
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || \
+	  { echo "error: Node.js $$(node --version) is too old: $(NODE_MISSING)" >&2; exit 1; }
+	rm -f $(NODE_PREFIX)/.installed-*
+	npm install --prefix $(NODE_PREFIX) --save-exact --ignore-scripts --no-audit --no-fund \
+	  --loglevel=error @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
+	test "$$($(INSPECTOR) --version)" = $(INSPECTOR_VERSION)
+	touch $@
+
+inspector: $(NODE_PREFIX)/.installed-$(INSPECTOR_VERSION)
 
 aws-local: venv
 	$(PY) -m localaws start --state-dir $(STATE)
@@ -64,11 +90,14 @@ lint: venv
 unit: venv
 	$(PY) -m pytest -m "not integration" -q
 
-integration: venv
+integration: venv inspector
 	$(PY) -m pytest -m integration -q
 
-test: lint
+test: lint inspector
 	$(PY) -m pytest -q
+
+test-inspector: venv inspector
+	$(PY) -m pytest tests/test_inspector.py -q
 
 bench: venv $(ANCHOR_VENV)/.installed
 	$(PY) benchmarks/bench.py

@@ -11,6 +11,7 @@ import click
 
 from . import __version__
 from .config import load_settings
+from .configure import configure
 from .errors import CompileError
 from .pipeline import compile_package
 from .write import write_package
@@ -63,6 +64,11 @@ def main() -> None:
     "--schema-tag-key",
     metavar="KEY",
     help="Tag whose value is the input schema's ARN. [env: STATE_MACHINE_INPUT_SCHEMA_ARN_TAG_KEY]",
+)
+@click.option(
+    "--output-schema-tag-key",
+    metavar="KEY",
+    help="Tag whose value is the ARN of the schema that types the workflow's output.",
 )
 @click.option("--name", help="Python package name of the server (default: from the prefix).")
 @click.option(
@@ -134,3 +140,6 @@ def generate(**options: Any) -> None:
             click.echo(f"  {label}: {path}", err=True)
         if len(paths) > 20:
             click.echo(f"  … and {len(paths) - 20} more {label}", err=True)
+
+
+main.add_command(configure)

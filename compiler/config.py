@@ -38,6 +38,7 @@ FILE_KEYS = {
     "state-machines",
     "tag",
     "schema-tag-key",
+    "output-schema-tag-key",
     "name",
     "output",
     "region",
@@ -46,7 +47,27 @@ FILE_KEYS = {
     "max-workers",
     "workflows",
 }
-WORKFLOW_KEYS = {"input-mode", "max-wait-seconds", "tool-name", "schema-version"}
+WORKFLOW_KEYS = {
+    "input-mode",
+    "max-wait-seconds",
+    "tool-name",
+    "schema-version",
+    "output-schema-version",
+    "title",
+    "description",
+    "read-only",
+    "destructive",
+    "idempotent",
+    "open-world",
+    "stop-on-cancel",
+}
+# Per-workflow switches: setting key → WorkflowSettings field.
+HINT_KEYS = {
+    "read-only": "read_only",
+    "destructive": "destructive",
+    "idempotent": "idempotent",
+    "open-world": "open_world",
+}
 MAX_WAIT_LIMIT = 3600.0  # no MCP client keeps a call open longer than this
 TOOL_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 SELECTION = ("prefix", "state-machines", "tag-key", "tag-value")
@@ -65,6 +86,14 @@ class WorkflowSettings:
     max_wait_seconds: float | None = None
     tool_name: str | None = None
     schema_version: str | None = None
+    output_schema_version: str | None = None
+    title: str | None = None
+    description: str | None = None
+    read_only: bool | None = None
+    destructive: bool | None = None
+    idempotent: bool | None = None
+    open_world: bool | None = None
+    stop_on_cancel: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +102,7 @@ class Settings:
     state_machines: tuple[str, ...] = ()
     tag: tuple[str, str] | None = None
     schema_tag_key: str | None = None
+    output_schema_tag_key: str | None = None
     name: str = "sfn_tools"
     output: Path = Path(".")
     region: str | None = None
@@ -200,19 +230,44 @@ def _workflows(raw: Any, source: str) -> dict[str, WorkflowSettings]:
                 f"{source}: workflows.{machine}.tool-name {name!r} must be 1 to 64 lowercase "
                 "letters, digits and underscores"
             )
-        version = table.get("schema-version")
-        if version is not None and not (isinstance(version, str | int) and str(version).isdigit()):
-            raise CompileError(
-                f"{source}: workflows.{machine}.schema-version must be a version number like "
-                f'"3", got {version!r}'
-            )
+        where = f"{source}: workflows.{machine}"
+        switches = {
+            field: _switch(table.get(key), f"{where}.{key}") for key, field in HINT_KEYS.items()
+        }
         result[machine] = WorkflowSettings(
             input_mode=mode,
-            max_wait_seconds=_positive(wait, f"{source}: workflows.{machine}.max-wait-seconds"),
+            max_wait_seconds=_positive(wait, f"{where}.max-wait-seconds"),
             tool_name=name,
-            schema_version=None if version is None else str(version),
+            schema_version=_version(table.get("schema-version"), f"{where}.schema-version"),
+            output_schema_version=_version(
+                table.get("output-schema-version"), f"{where}.output-schema-version"
+            ),
+            stop_on_cancel=_switch(table.get("stop-on-cancel"), f"{where}.stop-on-cancel"),
+            title=_text(table.get("title"), f"{where}.title"),
+            description=_text(table.get("description"), f"{where}.description"),
+            **switches,
         )
     return result
+
+
+def _version(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not (isinstance(value, str | int) and not isinstance(value, bool) and str(value).isdigit()):
+        raise CompileError(f'{what} must be a version number like "3", got {value!r}')
+    return str(value)
+
+
+def _switch(value: Any, what: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise CompileError(f"{what} must be true or false, got {value!r}")
+    return value
+
+
+def _text(value: Any, what: str) -> str | None:
+    if value is not None and not (isinstance(value, str) and value.strip()):
+        raise CompileError(f"{what} must be a non-empty string, got {value!r}")
+    return value.strip() if isinstance(value, str) else None
 
 
 def _positive(value: Any, what: str) -> float | None:
@@ -294,6 +349,7 @@ def load_settings(
         state_machines=tuple(dict.fromkeys(names)),
         tag=_pick_tag([selecting]),
         schema_tag_key=pick("schema-tag-key"),
+        output_schema_tag_key=pick("output-schema-tag-key"),
         name=name,
         output=Path(pick("output") or cwd),
         region=region,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,15 +18,26 @@ from .config import Settings, WorkflowSettings
 from .errors import CompileError
 from .models import GeneratedModel, generate_model
 from .naming import python_identifier, snake_case, title, tool_name
-from .pull import MachineSource, SchemaSource
+from .pull import MachineSource, Role, SchemaSource
 
 Mode = Literal["envelope", "detail", "plain", "free-form"]
 
 # Names that tools.py imports; a tool function must not shadow them.
 RESERVED = frozenset(
     {"annotations", "Any", "FreeFormInput", "Tool", "Workflow", "ExecutionResult", "TOOLS"}
-    | {"event_envelope", "run_workflow", "workflow_input", "models"}
+    | {"event_envelope", "run_workflow", "workflow_input", "models", "Hints"}
 )
+# The runtime's own tool (status of an execution) and argument (idempotency key): see runtime.py.
+STATUS_TOOL = "get_execution"
+IDEMPOTENCY_ARGUMENT = "idempotency_key"
+# Tags that set a tool's title and behaviour hints; configuration wins over them.
+TITLE_TAG = "mcp:title"
+HINT_TAGS = {
+    "read_only": "mcp:read-only",
+    "destructive": "mcp:destructive",
+    "idempotent": "mcp:idempotent",
+    "open_world": "mcp:open-world",
+}
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,30 @@ class ToolInput:
 
 
 @dataclass(frozen=True)
+class ToolOutput:
+    """The model class that types a SUCCEEDED execution's output (from the output schema tag)."""
+
+    model_class: str
+    module: str
+
+    @property
+    def annotation(self) -> str:
+        return f"models.{self.module}.{self.model_class}"
+
+
+@dataclass(frozen=True)
+class Hints:
+    """MCP tool annotations. Defaults are the protocol's cautious ones: a workflow run is an
+    action (not read-only), may change or delete things, is not idempotent and reaches systems
+    beyond this server; tags or configuration say otherwise per workflow."""
+
+    read_only: bool = False
+    destructive: bool = True
+    idempotent: bool = False
+    open_world: bool = True
+
+
+@dataclass(frozen=True)
 class Tool:
     name: str
     function: str
@@ -65,18 +100,26 @@ class Tool:
     max_wait_seconds: float
     input: ToolInput
     schema: SchemaSource | None
+    output: ToolOutput | None
+    output_schema: SchemaSource | None
+    hints: Hints
+    stop_on_cancel: bool
+    definition_sha256: str
 
     @property
     def input_summary(self) -> str:
         """One line on where the input comes from, for the CLI report and the README."""
         if self.schema is None:
-            return "free-form input (no schema)"
-        summary = (
-            f"{self.input.model_class} from {self.schema.ref.registry}/{self.schema.ref.name} "
-            f"v{self.schema.version} ({self.schema.type})"
-        )
+            summary = "free-form input (no schema)"
+        else:
+            summary = (
+                f"{self.input.model_class} from {self.schema.ref.registry}/{self.schema.ref.name} "
+                f"v{self.schema.version} ({self.schema.type})"
+            )
         if self.input.mode == "envelope":
             summary += ", sent as the detail of an EventBridge event"
+        if self.output:
+            summary += f"; output typed by {self.output.model_class}"
         return summary
 
 
@@ -107,6 +150,12 @@ def _tool_names(machines: list[MachineSource], settings: Settings) -> dict[str, 
                 f"{prefix!r} is stripped"
             )
             continue
+        if name == STATUS_TOOL:
+            problems.append(
+                f"state machine {machine.name!r} would become tool {name!r}, the name of the "
+                "server's own execution-status tool"
+            )
+            continue
         names[machine.name] = name
         owners.setdefault(name, []).append(machine.name)
     for name, machines_of_name in sorted(owners.items()):
@@ -122,24 +171,28 @@ def _tool_names(machines: list[MachineSource], settings: Settings) -> dict[str, 
     return names
 
 
-def _module_names(schemas: Iterable[SchemaSource]) -> dict[tuple[str, str], str]:
-    """One module per schema version, named by the shortest candidate that no other schema
-    version wants at the same level and that is not taken yet; a hash is the last resort."""
-    unique = sorted({(s.ref.arn, s.version): s for s in schemas}.items())
-    wanted: dict[tuple[str, str], list[str]] = {}
+ModuleKey = tuple[str, str, Role]  # schema ARN, version, role
+
+
+def _module_names(schemas: Mapping[ModuleKey, SchemaSource]) -> dict[ModuleKey, str]:
+    """One module per schema version and role, named by the shortest candidate that no other
+    module wants at the same level and that is not taken yet; a hash is the last resort."""
+    unique = sorted(schemas.items())
+    wanted: dict[ModuleKey, list[str]] = {}
     for key, s in unique:
+        role = key[2]
         names = [
             python_identifier(snake_case(text) or "schema")
             for text in (
                 s.ref.name.split("@")[-1],
-                s.ref.name,
                 f"{s.ref.registry}_{s.ref.name}",
-                f"{s.ref.registry}_{s.ref.name}_v{s.version}",
+                f"{s.ref.registry}_{s.ref.name}_{role}",
+                f"{s.ref.registry}_{s.ref.name}_{role}_v{s.version}",
             )
         ]
-        digest = hashlib.sha256(f"{s.ref.arn}@{s.version}".encode()).hexdigest()[:8]
+        digest = hashlib.sha256(f"{s.ref.arn}@{s.version}/{role}".encode()).hexdigest()[:8]
         wanted[key] = [*names, f"{names[-1]}_{digest}"]
-    result: dict[tuple[str, str], str] = {}
+    result: dict[ModuleKey, str] = {}
     for level in range(5):
         pending = [key for key, _ in unique if key not in result]
         counts = Counter(wanted[key][level] for key in pending)
@@ -199,10 +252,20 @@ def _input(
 
 
 def describe(
-    machine: MachineSource, model: GeneratedModel | None, tool_input: ToolInput, wait: float
+    machine: MachineSource,
+    model: GeneratedModel | None,
+    tool_input: ToolInput,
+    wait: float,
+    *,
+    summary: str | None = None,
+    stop_on_cancel: bool = False,
 ) -> str:
-    """Tool description: the definition's Comment, the schema's description, how it runs."""
-    parts = [machine.comment or f"Runs the AWS Step Functions state machine {machine.name}."]
+    """Tool description: the configured text or the definition's Comment, the schema's
+    description, and how the tool runs (kept even when the text is configured: it is what the
+    generator knows to be true)."""
+    parts = [
+        summary or machine.comment or f"Runs the AWS Step Functions state machine {machine.name}."
+    ]
     if model and model.description:
         parts.append(f"Input: {model.description}")
     if tool_input.mode == "free-form":
@@ -218,11 +281,49 @@ def describe(
             "returns its status and output."
         )
     else:
+        cancel = "stops the execution" if stop_on_cancel else "leaves the execution running in AWS"
         parts.append(
             f"Starts the STANDARD workflow {machine.name} and waits for its result (up to "
-            f"{wait:g} s as generated); a longer run returns status RUNNING with the execution ARN."
+            f"{wait:g} s as generated); a longer run returns status RUNNING with the execution "
+            f"ARN, which {STATUS_TOOL} follows up. Give {IDEMPOTENCY_ARGUMENT} to make a retry "
+            f"return the same execution instead of starting another. Cancelling the call {cancel}."
         )
     return "\n\n".join(parts)
+
+
+def _tag_switch(machine: MachineSource, key: str) -> bool | None:
+    value = machine.tags.get(key)
+    if value is None:
+        return None
+    if value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise CompileError(f"state machine {machine.name!r}: tag {key}={value!r} must be true or false")
+
+
+def _hints(machine: MachineSource, override: WorkflowSettings) -> Hints:
+    """Configuration over tags over the defaults; a read-only workflow is not destructive."""
+    chosen: dict[str, bool] = {}
+    for field, tag in HINT_TAGS.items():
+        configured = getattr(override, field)
+        value = configured if configured is not None else _tag_switch(machine, tag)
+        if value is not None:
+            chosen[field] = value
+    if chosen.get("read_only") and "destructive" not in chosen:
+        chosen["destructive"] = False
+    return Hints(**chosen)
+
+
+def _title(machine: MachineSource, override: WorkflowSettings, name: str) -> str:
+    tagged = machine.tags.get(TITLE_TAG, "").strip()
+    return override.title or tagged or title(name)
+
+
+def _check_idempotency_argument(machine: MachineSource, model: GeneratedModel | None) -> None:
+    if machine.type == "STANDARD" and model and IDEMPOTENCY_ARGUMENT in model.properties:
+        raise CompileError(
+            f"state machine {machine.name!r}: its input has a field {IDEMPOTENCY_ARGUMENT!r}, "
+            "which STANDARD tools reserve for the idempotency key"
+        )
 
 
 def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, list[str]]:
@@ -237,48 +338,79 @@ def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, l
         raise CompileError(problems)
     names = _tool_names(machines, settings)
     functions = _functions({name: machine for machine, name in names.items()})
-    schemas = {(m.schema.ref.arn, m.schema.version): m.schema for m in machines if m.schema}
-    module_names = _module_names(schemas.values())
-    models: dict[tuple[str, str], GeneratedModel] = {}
+    schemas: dict[ModuleKey, SchemaSource] = {}
+    for m in machines:
+        roles: tuple[tuple[Role, SchemaSource | None], ...] = (
+            ("input", m.schema),
+            ("output", m.output_schema),
+        )
+        for role, source in roles:
+            if source:
+                schemas[(source.ref.arn, source.version, role)] = source
+    module_names = _module_names(schemas)
+    models: dict[ModuleKey, GeneratedModel] = {}
     model_problems: list[str] = []
     for key, schema in sorted(schemas.items()):
         try:
-            models[key] = generate_model(schema)
+            models[key] = generate_model(schema, key[2])
         except CompileError as exc:
-            users = ", ".join(m.name for m in machines if m.schema == schema)
-            model_problems.extend(f"{p} (input of {users})" for p in exc.problems)
+            users = ", ".join(
+                m.name
+                for m in machines
+                if (m.schema if key[2] == "input" else m.output_schema) == schema
+            )
+            model_problems.extend(f"{p} ({key[2]} of {users})" for p in exc.problems)
     if model_problems:
         raise CompileError(model_problems, hint="fix the schema in the EventBridge Schema Registry")
+
+    def model_of(source: SchemaSource | None, role: Role) -> tuple[GeneratedModel, str] | None:
+        if source is None:
+            return None
+        key = (source.ref.arn, source.version, role)
+        return models[key], module_names[key]
 
     tools = []
     problems = []
     for machine in machines:
-        model = module = None
-        if machine.schema:
-            schema_key = (machine.schema.ref.arn, machine.schema.version)
-            model, module = models[schema_key], module_names[schema_key]
+        model, module = model_of(machine.schema, "input") or (None, None)
+        output = model_of(machine.output_schema, "output")
         override = settings.workflows.get(machine.name, WorkflowSettings())
         try:
             tool_input = _input(machine, model, module, override)
+            _check_idempotency_argument(machine, model)
+            hints = _hints(machine, override)
         except CompileError as exc:
             problems.extend(exc.problems)
             continue
         wait = override.max_wait_seconds or settings.max_wait_seconds
         name = names[machine.name]
         function = functions[name]
+        stop_on_cancel = bool(override.stop_on_cancel)
         tools.append(
             Tool(
                 name=name,
                 function=function,
                 constant=f"{function.upper()}_WORKFLOW",
-                title=title(name),
-                description=describe(machine, model, tool_input, wait),
+                title=_title(machine, override, name),
+                description=describe(
+                    machine,
+                    model,
+                    tool_input,
+                    wait,
+                    summary=override.description,
+                    stop_on_cancel=stop_on_cancel,
+                ),
                 machine_name=machine.name,
                 machine_arn=machine.arn,
                 workflow_type="EXPRESS" if machine.type == "EXPRESS" else "STANDARD",
                 max_wait_seconds=wait,
                 input=tool_input,
                 schema=machine.schema,
+                output=ToolOutput(output[0].root_class, output[1]) if output else None,
+                output_schema=machine.output_schema,
+                hints=hints,
+                stop_on_cancel=stop_on_cancel,
+                definition_sha256=hashlib.sha256(machine.definition.encode()).hexdigest(),
             )
         )
     if problems:
@@ -290,11 +422,7 @@ def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, l
         if name not in selected
     ]
     modules = tuple(
-        ModelModule(
-            module=module_names[key],
-            source=models[key].source,
-            schema=schemas[key],
-        )
+        ModelModule(module=module_names[key], source=models[key].source, schema=schemas[key])
         for key in sorted(module_names, key=lambda k: module_names[k])
     )
     package = Package(

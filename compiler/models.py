@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import CompileError
 from .naming import pascal_case
-from .pull import SchemaSource
+from .pull import Role, SchemaSource
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class GeneratedModel:
     root_class: str
     description: str
     event: EventInfo | None
+    properties: tuple[str, ...] = ()  # the root object's property names, as the schema spells them
 
 
 def _label(schema: SchemaSource) -> str:
@@ -153,8 +154,13 @@ def _class_names(source: str) -> set[str]:
     return {node.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ClassDef)}
 
 
-def generate_model(schema: SchemaSource) -> GeneratedModel:
-    """Generate the module for one schema version and find the class the tool takes."""
+def generate_model(schema: SchemaSource, role: Role = "input") -> GeneratedModel:
+    """Generate the module for one schema version and find the class the tool takes (input) or
+    returns (output).
+
+    Input objects are closed (a misspelt argument is an error); output objects stay as the schema
+    says, since a workflow that adds a field to its result breaks no caller.
+    """
     from datamodel_code_generator import (
         DataModelType,
         Formatter,
@@ -203,13 +209,15 @@ def generate_model(schema: SchemaSource) -> GeneratedModel:
         options["input_file_type"] = InputFileType.JsonSchema
         options["class_name"] = root
         root_doc = document
-    if root_doc.get("type", "object") != "object":
+    if role == "input" and root_doc.get("type", "object") != "object":
         raise CompileError(
             f"{_label(schema)}: the input must be a JSON object, but the schema's root has type "
             f"{root_doc.get('type')!r}",
             hint="MCP tool arguments are always an object; wrap the value in an object property",
         )
-    content = json.dumps(closed_objects(document), ensure_ascii=False)
+    content = json.dumps(
+        closed_objects(document) if role == "input" else document, ensure_ascii=False
+    )
     try:
         with warnings.catch_warnings(), tempfile.TemporaryDirectory() as isolated:
             warnings.simplefilter("ignore")
@@ -235,4 +243,5 @@ def generate_model(schema: SchemaSource) -> GeneratedModel:
         root_class=root,
         description=str(description or schema.description or "").strip(),
         event=event,
+        properties=tuple(_get(root_doc, "properties")),
     )

@@ -55,7 +55,7 @@ def _compile(settings: Settings, aws: Aws) -> Compiled:
         )
     progress(f"Selected {len(selected)} state machine(s): {settings.selection_summary()}")
     machines = pull(aws, settings, selected)
-    schemas = {m.schema.ref.arn for m in machines if m.schema}
+    schemas = {s.ref.arn for m in machines for s in (m.schema, m.output_schema) if s}
     progress(f"Pulled {len(machines)} definition(s) and {len(schemas)} schema(s)")
     package, warnings = ir.build(settings, machines)
     files = render(package)

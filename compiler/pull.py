@@ -11,12 +11,14 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from .aws import Aws, run_pool
 from .config import Settings, WorkflowSettings
 from .errors import CompileError
 from .select import Selected
 
+Role = Literal["input", "output"]
 SUPPORTED_SCHEMA_TYPES = ("OpenApi3", "JSONSchemaDraft4")
 SCHEMA_ARN = re.compile(
     r"^arn:aws[a-z-]*:schemas:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
@@ -50,6 +52,17 @@ class MachineSource:
     comment: str
     tags: Mapping[str, str]
     schema: SchemaSource | None
+    output_schema: SchemaSource | None = None
+
+
+def _schema(
+    fetched: Mapping[tuple[SchemaRef, str], SchemaSource],
+    requests: Mapping[tuple[str, Role], tuple[SchemaRef, str]],
+    machine: str,
+    role: Role,
+) -> SchemaSource | None:
+    request = requests.get((machine, role))
+    return fetched[request] if request else None
 
 
 def parse_schema_arn(value: str, machine: str, tag_key: str) -> SchemaRef:
@@ -80,19 +93,28 @@ def pull(aws: Aws, settings: Settings, selected: list[Selected]) -> list[Machine
         describe=lambda s: f"state machine {s.machine.name!r}: DescribeStateMachine failed",
         label="describing state machines",
     )
-    # What to fetch: a schema ARN and, where configured, a pinned version ("" = the latest).
-    requests: dict[str, tuple[SchemaRef, str]] = {}
+    # What to fetch, per machine and role: a schema ARN and a pinned version ("" = the latest).
+    requests: dict[tuple[str, Role], tuple[SchemaRef, str]] = {}
     problems = []
+    roles: tuple[tuple[Role, str | None], ...] = (
+        ("input", settings.schema_tag_key),
+        ("output", settings.output_schema_tag_key),
+    )
     for item in selected:
-        value = item.tags.get(settings.schema_tag_key or "")
-        if settings.schema_tag_key and value:
+        overrides = settings.workflows.get(item.machine.name, WorkflowSettings())
+        for role, tag_key in roles:
+            value = item.tags.get(tag_key or "")
+            if not (tag_key and value):
+                continue
             try:
-                ref = parse_schema_arn(value, item.machine.name, settings.schema_tag_key)
+                ref = parse_schema_arn(value, item.machine.name, tag_key)
             except CompileError as exc:
                 problems.extend(exc.problems)
                 continue
-            pinned = settings.workflows.get(item.machine.name, WorkflowSettings()).schema_version
-            requests[item.machine.name] = (ref, pinned or "")
+            pinned = (
+                overrides.schema_version if role == "input" else overrides.output_schema_version
+            )
+            requests[(item.machine.name, role)] = (ref, pinned or "")
     if problems:
         raise CompileError(problems, hint="fix the tag values, or untag the machines")
 
@@ -111,7 +133,7 @@ def pull(aws: Aws, settings: Settings, selected: list[Selected]) -> list[Machine
         )
 
     users: dict[tuple[SchemaRef, str], list[str]] = {}
-    for machine, request in requests.items():
+    for (machine, _), request in requests.items():
         users.setdefault(request, []).append(machine)
     unique = sorted(users, key=lambda r: (r[0].arn, r[1]))
     schemas = run_pool(
@@ -126,9 +148,9 @@ def pull(aws: Aws, settings: Settings, selected: list[Selected]) -> list[Machine
     )
     fetched = dict(zip(unique, schemas, strict=True))
     unsupported = [
-        f"state machine {machine!r}: schema {s.ref.registry}/{s.ref.name} v{s.version} has "
-        f"format {s.type!r}; sfn-mcp reads {' and '.join(SUPPORTED_SCHEMA_TYPES)}"
-        for machine, request in requests.items()
+        f"state machine {machine!r}: {role} schema {s.ref.registry}/{s.ref.name} v{s.version} "
+        f"has format {s.type!r}; sfn-mcp reads {' and '.join(SUPPORTED_SCHEMA_TYPES)}"
+        for (machine, role), request in requests.items()
         if (s := fetched[request]).type not in SUPPORTED_SCHEMA_TYPES
     ]
     if unsupported:
@@ -141,7 +163,8 @@ def pull(aws: Aws, settings: Settings, selected: list[Selected]) -> list[Machine
             definition=str(description.get("definition", "")),
             comment=definition_comment(str(description.get("definition", ""))),
             tags=dict(item.tags),
-            schema=fetched[requests[item.machine.name]] if item.machine.name in requests else None,
+            schema=_schema(fetched, requests, item.machine.name, "input"),
+            output_schema=_schema(fetched, requests, item.machine.name, "output"),
         )
         for item, description in zip(selected, described, strict=True)
     ]

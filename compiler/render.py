@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .errors import CompileError
 from .ir import Package, Tool
+from .surface import MANIFEST, manifest
 
 RUNTIME_SOURCE = Path(__file__).with_name("runtime.py")
 CHUNK = 64  # characters of text per line of a long string literal
@@ -62,7 +63,7 @@ def fence(text: str) -> str:
 
 
 def runtime_imports(package: Package) -> list[str]:
-    names = {"ExecutionResult", "Tool", "Workflow", "run_workflow"}
+    names = {"ExecutionResult", "Hints", "Tool", "Workflow", "run_workflow"}
     for tool in package.tools:
         names.add("event_envelope" if tool.input.mode == "envelope" else "workflow_input")
         if tool.input.mode == "free-form":
@@ -81,6 +82,30 @@ def payload_expression(tool: Tool) -> str:
     return "workflow_input(arguments)"
 
 
+def hints_expression(tool: Tool) -> str:
+    """The tool's annotations, every one spelt out, so a review sees each of them change."""
+    h = tool.hints
+    return (
+        f"Hints(read_only={h.read_only}, destructive={h.destructive}, "
+        f"idempotent={h.idempotent}, open_world={h.open_world})"
+    )
+
+
+def hints_summary(tool: Tool) -> str:
+    h = tool.hints
+    words = [
+        "read-only" if h.read_only else "changes things",
+        "destructive" if h.destructive else "not destructive",
+        "idempotent" if h.idempotent else "not idempotent",
+        "open world" if h.open_world else "closed world",
+    ]
+    if tool.workflow_type == "STANDARD":
+        words.append(
+            "stops the execution on cancel" if tool.stop_on_cancel else "runs on when cancelled"
+        )
+    return ", ".join(words)
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir()),
@@ -92,6 +117,8 @@ def _environment() -> Environment:
     )
     env.filters["pystr"] = py_string
     env.filters["payload"] = payload_expression
+    env.filters["hints"] = hints_expression
+    env.filters["hints_summary"] = hints_summary
     env.filters["fence"] = fence
     return env
 
@@ -145,4 +172,6 @@ def render(package: Package) -> dict[str, str]:
     files["_runtime.py"] = RUNTIME_SOURCE.read_text(encoding="utf-8")
     for module in package.modules:
         files[f"models/{module.module}.py"] = module.source
-    return format_python(files)
+    files = format_python(files)
+    files[MANIFEST] = manifest(package, files)
+    return files

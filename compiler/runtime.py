@@ -2,14 +2,23 @@
 
 sfn-mcp copies this file unchanged into each generated package as ``_runtime.py``; it imports only
 the standard library, ``mcp``, ``pydantic`` and ``boto3``, so a generated server runs without the
-compiler installed. It does four things:
+compiler installed. It:
 
 * serves the tools over MCP with the low-level ``Server``, so each tool's ``inputSchema`` is the
   workflow input's own JSON Schema (no wrapper key), and validates arguments before any AWS call;
 * runs EXPRESS workflows with StartSyncExecution in a worker thread, never retried (a retried
   StartSyncExecution starts a second execution);
 * runs STANDARD workflows with StartExecution, then polls DescribeExecution with backoff up to a
-  bounded wait, returning RUNNING and the execution ARN if the workflow is still going;
+  bounded wait, sending progress notifications (with the current state's name) when the client
+  asked for them, and returns RUNNING and the execution ARN if the workflow is still going;
+* takes an optional ``idempotency_key`` on STANDARD tools: it becomes the execution name, so a
+  retried call finds the execution the first call started instead of starting another;
+* stops polling when the client cancels a call, and stops the execution too where the workflow
+  says ``stop_on_cancel``;
+* serves ``get_execution``, which follows up an execution of this server's own state machines
+  (and refuses any other ARN);
+* publishes an ``outputSchema`` per tool and returns matching ``structuredContent``; where the
+  workflow's output is typed, a SUCCEEDED output that does not match is an error, not data;
 * turns FAILED / TIMED_OUT / ABORTED executions and AWS errors into ``isError`` results that say
   what happened and what to do.
 
@@ -25,12 +34,14 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Generic, Literal, TypeVar
@@ -45,9 +56,10 @@ from mcp.types import (
     ListToolsResult,
     PaginatedRequestParams,
     TextContent,
+    ToolAnnotations,
 )
 from mcp.types import Tool as McpTool
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
 logger = logging.getLogger("sfn_mcp.runtime")
@@ -60,6 +72,16 @@ EXPRESS_READ_TIMEOUT = 360.0  # above the 5-minute Express limit, so a long run 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 FIRST_POLL_SECONDS = 0.2
 MAX_POLL_SECONDS = 5.0
+MAX_WAIT_SECONDS = 3600.0  # no MCP client keeps a call open longer
+STOP_TIMEOUT_SECONDS = 15.0
+STATUS_TOOL = "get_execution"
+IDEMPOTENCY_ARGUMENT = "idempotency_key"
+# Step Functions execution names: 1-80 characters; this subset is also safe in logs and URLs.
+EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+EXECUTION_ARN = re.compile(
+    r"^(?P<prefix>arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}):execution:(?P<machine>[^:]+):[^:]+$"
+)
+STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 
 
 class FreeFormInput(BaseModel):
@@ -76,10 +98,16 @@ class Workflow:
     arn: str
     type: WorkflowType
     max_wait_seconds: float = 50.0
+    stop_on_cancel: bool = False
 
     @property
     def region(self) -> str:
         return self.arn.split(":")[3]
+
+    def execution_arn(self, name: str) -> str:
+        """The ARN Step Functions gives a STANDARD execution of this machine named ``name``."""
+        prefix, _, machine = self.arn.rpartition(":stateMachine:")
+        return f"{prefix}:execution:{machine}:{name}"
 
     @property
     def account(self) -> str:
@@ -118,21 +146,111 @@ class ExecutionResult:
 class WorkflowError(Exception):
     """An AWS call failed; the message is shown to the model as an ``isError`` result."""
 
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code  # the AWS error code, when there is one
+
+
+@dataclass(frozen=True)
+class Hints:
+    """The tool's MCP annotations (behaviour hints for the client), under readable names."""
+
+    read_only: bool = False
+    destructive: bool = True
+    idempotent: bool = False
+    open_world: bool = True
+
+    def annotations(self, title: str) -> ToolAnnotations:
+        return ToolAnnotations(
+            title=title,
+            read_only_hint=self.read_only,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            open_world_hint=self.open_world,
+        )
+
 
 @dataclass(frozen=True)
 class Tool(Generic[ModelT]):
-    """One MCP tool: its public contract plus the typed function that runs it."""
+    """One MCP tool: its public contract plus the typed function that runs it.
+
+    ``run`` takes the validated input model and, for STANDARD workflows, the keyword
+    ``idempotency_key``. ``output_model`` types a SUCCEEDED execution's output, if known.
+    """
 
     name: str
     title: str
     description: str
+    workflow: Workflow
     input_model: type[ModelT]
-    run: Callable[[ModelT], Awaitable[ExecutionResult]]
+    run: Callable[..., Awaitable[ExecutionResult]]
+    output_model: type[BaseModel] | None = None
+    hints: Hints = Hints()
     input_schema: dict[str, Any] = field(init=False, repr=False)
+    output_schema: dict[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         schema = self.input_model.model_json_schema(by_alias=True, schema_generator=_NoFieldTitles)
+        if self.takes_idempotency_key:
+            properties = schema.setdefault("properties", {})
+            if IDEMPOTENCY_ARGUMENT in properties:
+                raise ValueError(f"{self.name}: the input already has {IDEMPOTENCY_ARGUMENT!r}")
+            properties[IDEMPOTENCY_ARGUMENT] = IDEMPOTENCY_KEY_SCHEMA
         object.__setattr__(self, "input_schema", schema)
+        object.__setattr__(self, "output_schema", result_schema(self.output_model))
+
+    @property
+    def takes_idempotency_key(self) -> bool:
+        return self.workflow.type == "STANDARD"
+
+
+IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": EXECUTION_NAME.pattern,
+    "description": "Optional. Becomes the execution's name: calling again with the same key and "
+    "the same arguments returns that execution instead of starting another. Use a new key "
+    "for a new request (letters, digits, - and _; at most 80).",
+}
+
+
+def result_schema(output_model: type[BaseModel] | None) -> dict[str, Any]:
+    """The JSON Schema of every tool result's ``structuredContent``; ``output`` is typed by the
+    workflow's output model when there is one, and any JSON otherwise."""
+    defs: dict[str, Any] = {}
+    output: dict[str, Any] = {"description": "The workflow's output when it SUCCEEDED, else null."}
+    if output_model is not None:
+        typed = output_model.model_json_schema(by_alias=True, schema_generator=_NoFieldTitles)
+        defs.update(typed.pop("$defs", {}))
+        if set(typed) != {"$ref"}:
+            key = output_model.__name__
+            while key in defs:
+                key += "_"
+            defs[key] = typed
+            typed = {"$ref": f"#/$defs/{key}"}
+        output["anyOf"] = [typed, {"type": "null"}]
+    else:  # any JSON value, spelt out: clients read a schema without a type as a mistake
+        output["anyOf"] = [{"type": t} for t in JSON_TYPES]
+    text = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "executionArn": {**text, "description": "Give it to get_execution to follow up."},
+            "output": output,
+            "error": {**text, "description": "Error name when the execution did not succeed."},
+            "cause": {**text, "description": "What went wrong, when the execution failed."},
+            "startDate": {**text, "format": "date-time"},
+            "stopDate": {**text, "format": "date-time"},
+        },
+        "required": list(RESULT_FIELDS),
+    }
+    if defs:
+        schema["$defs"] = defs
+    return schema
+
+
+JSON_TYPES = ("object", "array", "string", "number", "boolean", "null")
+RESULT_FIELDS = ("status", "executionArn", "output", "error", "cause", "startDate", "stopDate")
 
 
 class _NoFieldTitles(GenerateJsonSchema):
@@ -169,7 +287,9 @@ def _make_client(region: str, purpose: Literal["control", "sync"]) -> Any:
     import boto3
     from botocore.config import Config
 
-    options: dict[str, Any] = {"user_agent_extra": "sfn-mcp"}
+    # One client per region and purpose serves every concurrent call: boto3 clients are
+    # thread-safe, and the pool matches the worker threads so no connection is thrown away.
+    options: dict[str, Any] = {"user_agent_extra": "sfn-mcp", "max_pool_connections": AWS_THREADS}
     if purpose == "sync":
         # One attempt only: botocore would otherwise resend StartSyncExecution after a read
         # timeout or a 5xx and start a duplicate execution.
@@ -219,7 +339,10 @@ def _aws_error(action: str, workflow: Workflow, exc: Exception) -> WorkflowError
             "ThrottlingException": "AWS is throttling requests; try again shortly",
             "ExecutionLimitExceeded": "too many executions are running; try again later",
             "InvalidExecutionInput": "the input was rejected by Step Functions",
+            "ExecutionDoesNotExist": "check the execution ARN; executions are kept 90 days "
+            "after they end",
         }.get(code)
+        return WorkflowError(f"{text}\nHint: {hint}" if hint else text, code)
     elif isinstance(exc, ReadTimeoutError):
         text = f"{action} on {workflow.name}: no response in time ({exc})"
         hint = "the execution may still be running; it was not retried to avoid a duplicate"
@@ -229,6 +352,7 @@ def _aws_error(action: str, workflow: Workflow, exc: Exception) -> WorkflowError
     return WorkflowError(f"{text}\nHint: {hint}" if hint else text)
 
 
+AWS_THREADS = 100
 _AWS_THREADS: anyio.CapacityLimiter | None = None
 
 
@@ -237,7 +361,7 @@ def _aws_threads() -> anyio.CapacityLimiter:
     that one, and EXPRESS calls may hold a thread for minutes."""
     global _AWS_THREADS
     if _AWS_THREADS is None:
-        _AWS_THREADS = anyio.CapacityLimiter(100)
+        _AWS_THREADS = anyio.CapacityLimiter(AWS_THREADS)
     return _AWS_THREADS
 
 
@@ -254,7 +378,10 @@ async def _call(
 
     call = partial(_invoke, workflow.region, purpose, action, kwargs)
     try:
-        result: dict[str, Any] = await anyio.to_thread.run_sync(call, limiter=_aws_threads())
+        # abandon_on_cancel: a cancelled call stops waiting at once; the thread finishes alone.
+        result: dict[str, Any] = await anyio.to_thread.run_sync(
+            call, limiter=_aws_threads(), abandon_on_cancel=True
+        )
     except (BotoCoreError, ClientError) as exc:
         label = "".join(part.title() for part in action.split("_"))
         raise _aws_error(label, workflow, exc) from exc
@@ -300,31 +427,153 @@ def workflow_input(model: BaseModel) -> Any:
     return model.model_dump(mode="json", by_alias=True)
 
 
-async def run_workflow(workflow: Workflow, payload: Any) -> ExecutionResult:
-    """Start the workflow with ``payload`` and return its outcome (or RUNNING after the wait)."""
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+# How the current tool call reports progress; set by the server only when the client asked.
+PROGRESS: ContextVar[Progress | None] = ContextVar("sfn_mcp_progress", default=None)
+
+
+async def _report(progress: float, total: float | None, message: str) -> None:
+    report = PROGRESS.get()
+    if report is None:
+        return
+    try:
+        await report(progress, total, message)
+    except Exception:  # a client that went away must not fail the call
+        logger.debug("progress notification not sent", exc_info=True)
+
+
+def _same_input(existing: Any, payload: Any) -> bool:
+    """Whether an execution found under the idempotency key was started with this input. An
+    EventBridge envelope's ``id`` and ``time`` are made per call, so they are not compared."""
+    try:
+        found = json.loads(existing) if isinstance(existing, str) else existing
+    except ValueError:
+        return False
+    if isinstance(found, dict) and isinstance(payload, dict) and "detail-type" in payload:
+        volatile = ("id", "time")
+        found = {k: v for k, v in found.items() if k not in volatile}
+        payload = {k: v for k, v in payload.items() if k not in volatile}
+    return bool(found == payload)
+
+
+async def run_workflow(
+    workflow: Workflow, payload: Any, *, idempotency_key: str | None = None
+) -> ExecutionResult:
+    """Start the workflow with ``payload`` and return its outcome (or RUNNING after the wait).
+
+    ``idempotency_key`` (STANDARD only) becomes the execution name: if an execution of that name
+    exists with the same input, it is followed instead of starting another; with other input,
+    the call is refused.
+    """
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     size = len(text.encode())
     if size > MAX_INPUT_BYTES:
         raise WorkflowError(
             f"input is {size} bytes; Step Functions accepts at most {MAX_INPUT_BYTES} bytes"
         )
-    name = str(uuid.uuid4())  # named, so botocore's retries of StartExecution are idempotent
     if workflow.type == "EXPRESS":
+        if idempotency_key is not None:
+            raise WorkflowError(
+                f"{workflow.name} is an EXPRESS workflow: Step Functions does not deduplicate "
+                "EXPRESS executions by name, so it takes no idempotency key"
+            )
+        await _report(0, None, f"running the EXPRESS workflow {workflow.name}")
         response = await _call(
             workflow, "sync", "start_sync_execution",
-            stateMachineArn=workflow.arn, name=name, input=text,
+            stateMachineArn=workflow.arn, name=str(uuid.uuid4()), input=text,
         )  # fmt: skip
         return _result(response)
-    started = await _call(
-        workflow, "control", "start_execution", stateMachineArn=workflow.arn, name=name, input=text
-    )
-    return await _wait(workflow, started["executionArn"], max_wait_seconds(workflow))
+    if idempotency_key is not None and not EXECUTION_NAME.match(idempotency_key):
+        raise WorkflowError(
+            f"{IDEMPOTENCY_ARGUMENT} {idempotency_key!r} is not usable as an execution name: "
+            "use 1 to 80 letters, digits, - and _"
+        )
+    # Always named, so botocore's retries of StartExecution are idempotent too.
+    name = idempotency_key or str(uuid.uuid4())
+    execution_arn = workflow.execution_arn(name)
+    limit = max_wait_seconds(workflow)
+    try:
+        execution_arn, reused = await _start(workflow, execution_arn, name, text, payload)
+        result = await _wait(workflow, execution_arn, limit)
+    except anyio.get_cancelled_exc_class():
+        await _on_cancel(workflow, execution_arn)
+        raise
+    if reused:
+        note = (
+            f"An execution named {name!r} was already started with these arguments; this is "
+            "that execution (no new one was started)."
+        )
+        message = f"{note} {result.message}" if result.message else note
+        result = replace(result, message=message)
+    return result
+
+
+async def _start(
+    workflow: Workflow, execution_arn: str, name: str, text: str, payload: Any
+) -> tuple[str, bool]:
+    """StartExecution: the execution's ARN, and whether it existed already (same name and
+    input). ``execution_arn`` is where an execution of this name is looked up."""
+    try:
+        started = await _call(
+            workflow, "control", "start_execution",
+            stateMachineArn=workflow.arn, name=name, input=text,
+        )  # fmt: skip
+        return str(started.get("executionArn") or execution_arn), False
+    except WorkflowError as exc:
+        if exc.code != "ExecutionAlreadyExists":
+            raise
+    existing = await _call(workflow, "control", "describe_execution", executionArn=execution_arn)
+    if not _same_input(existing.get("input"), payload):
+        raise WorkflowError(
+            f"the {IDEMPOTENCY_ARGUMENT} {name!r} was already used for an execution of "
+            f"{workflow.name} with other arguments ({execution_arn}, status "
+            f"{existing.get('status')}); nothing was started.\nHint: use a new key for a new "
+            "request, or the same arguments to get that execution's result",
+            "ExecutionAlreadyExists",
+        )
+    return execution_arn, True
+
+
+async def _on_cancel(workflow: Workflow, execution_arn: str) -> None:
+    """The client cancelled the call: polling has stopped; stop the execution if configured."""
+    if not workflow.stop_on_cancel:
+        logger.info("call cancelled; %s keeps running in AWS", execution_arn)
+        return
+    with anyio.move_on_after(STOP_TIMEOUT_SECONDS, shield=True):
+        try:
+            await _call(
+                workflow, "control", "stop_execution", executionArn=execution_arn,
+                error="sfn-mcp.Cancelled", cause="The MCP client cancelled the tool call.",
+            )  # fmt: skip
+            logger.info("call cancelled; stopped %s", execution_arn)
+        except WorkflowError as exc:
+            logger.warning("call cancelled; could not stop %s: %s", execution_arn, exc)
+
+
+async def _current_state(workflow: Workflow, execution_arn: str) -> str | None:
+    """The state the execution last entered, from the newest history events (one call)."""
+    try:
+        history = await _call(
+            workflow, "control", "get_execution_history",
+            executionArn=execution_arn, reverseOrder=True, maxResults=20,
+        )  # fmt: skip
+    except WorkflowError as exc:  # e.g. no permission for the history: progress without names
+        logger.debug("no state name for %s: %s", execution_arn, exc)
+        return None
+    for event in history.get("events", []):
+        entered = event.get("stateEnteredEventDetails")
+        if isinstance(entered, dict) and entered.get("name"):
+            return str(entered["name"])
+    return None
 
 
 async def _wait(workflow: Workflow, execution_arn: str, limit: float) -> ExecutionResult:
-    deadline = time.monotonic() + limit
+    started = time.monotonic()
+    deadline = started + limit
     delay = FIRST_POLL_SECONDS
+    reported = -1.0
     while True:
+        logger.debug("polling %s", execution_arn)
         try:
             described = await _call(
                 workflow, "control", "describe_execution", executionArn=execution_arn
@@ -332,21 +581,56 @@ async def _wait(workflow: Workflow, execution_arn: str, limit: float) -> Executi
         except WorkflowError as exc:
             raise WorkflowError(
                 f"{exc}\nThe execution was started and may still be running: {execution_arn}. "
-                "Check it before starting the workflow again."
+                f"Check it with {STATUS_TOOL} before starting the workflow again.",
+                exc.code,
             ) from exc
-        if described.get("status") in TERMINAL:
+        status = described.get("status")
+        if status in TERMINAL:
             return _result(described)
         remaining = deadline - time.monotonic()
+        if PROGRESS.get() is not None:
+            state = await _current_state(workflow, execution_arn)
+            elapsed = round(time.monotonic() - started, 3)
+            if elapsed > reported:  # progress must increase
+                reported = elapsed
+                where = f" in state {state}" if state else ""
+                await _report(
+                    elapsed, limit, f"{workflow.name}: {status}{where} after {elapsed:.0f} s"
+                )
         if remaining <= 0:
             return ExecutionResult(
                 status="RUNNING",
                 execution_arn=execution_arn,
                 start_date=_iso(described.get("startDate")),
                 message=f"still running after {limit:g} s; the execution goes on in AWS. "
-                "Check it later with the execution ARN.",
+                f"Follow it up with {STATUS_TOOL} and the execution ARN.",
             )
         await anyio.sleep(min(delay, remaining))
         delay = min(delay * 1.6, MAX_POLL_SECONDS)
+
+
+async def execution_status(
+    workflows: tuple[Workflow, ...], execution_arn: str, wait_seconds: float = 0
+) -> ExecutionResult:
+    """Status, output or error of an execution of one of ``workflows``, waiting for it to end up
+    to ``wait_seconds`` (capped by the workflow's own wait). Other ARNs are refused."""
+    match = EXECUTION_ARN.match(execution_arn.strip())
+    owner = None
+    if match:
+        machine_arn = f"{match['prefix']}:stateMachine:{match['machine']}"
+        owner = next((w for w in workflows if w.arn == machine_arn), None)
+    if owner is None:
+        names = ", ".join(sorted(w.name for w in workflows if w.type == "STANDARD")) or "none"
+        raise WorkflowError(
+            f"refused: {execution_arn!r} is not an execution of this server's STANDARD "
+            f"workflows ({names}); {STATUS_TOOL} only reads executions of its own workflows"
+        )
+    if owner.type == "EXPRESS":
+        raise WorkflowError(
+            f"{owner.name} is an EXPRESS workflow: its tool returns the result in the call itself, "
+            "and Step Functions keeps no status to read back"
+        )
+    return await _wait(owner, execution_arn.strip(), min(wait_seconds, max_wait_seconds(owner)))
 
 
 def _result(response: Mapping[str, Any]) -> ExecutionResult:
@@ -372,17 +656,47 @@ def _text_result(text: str, *, data: dict[str, Any] | None = None, error: bool) 
     )
 
 
-def tool_result(tool_name: str, workflow_result: ExecutionResult) -> CallToolResult:
-    data = workflow_result.as_dict()
+def _output_problem(model: type[BaseModel], output: Any) -> str | None:
+    """Why ``output`` does not match the output model (JSON rules: no coercion), or None."""
+    try:
+        model.model_validate_json(json.dumps(output), strict=True)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        lines = [
+            f"- {'.'.join(str(p) for p in e['loc']) or '(output)'}: {e['msg']}"
+            for e in errors[:MAX_REPORTED_ERRORS]
+        ]
+        if len(errors) > MAX_REPORTED_ERRORS:
+            lines.append(f"- … and {len(errors) - MAX_REPORTED_ERRORS} more")
+        return "\n".join(lines)
+    return None
+
+
+def tool_result(
+    tool_name: str, outcome: ExecutionResult, output_model: type[BaseModel] | None = None
+) -> CallToolResult:
+    data = outcome.as_dict()
     body = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    if not workflow_result.is_error:
-        text = f"{workflow_result.message}\n{body}" if workflow_result.message else body
+    if outcome.status == "SUCCEEDED" and output_model is not None:
+        problem = _output_problem(output_model, outcome.output)
+        if problem:
+            headline = (
+                f"{tool_name}: the execution SUCCEEDED, but its output does not match the "
+                f"output schema ({output_model.__name__}) this server was generated with:"
+            )
+            hint = (
+                "Hint: the workflow or its output schema changed; regenerate the server, or fix "
+                "the workflow."
+            )
+            return _text_result(f"{headline}\n{problem}\n{hint}\n{body}", data=data, error=True)
+    if not outcome.is_error:
+        text = f"{outcome.message}\n{body}" if outcome.message else body
         return _text_result(text, data=data, error=False)
-    headline = f"{tool_name}: the execution ended {workflow_result.status}"
-    if workflow_result.error:
-        headline += f" with error {workflow_result.error}"
-    if workflow_result.cause:
-        headline += f": {workflow_result.cause}"
+    headline = f"{tool_name}: the execution ended {outcome.status}"
+    if outcome.error:
+        headline += f" with error {outcome.error}"
+    if outcome.cause:
+        headline += f": {outcome.cause}"
     return _text_result(f"{headline}\n{body}", data=data, error=True)
 
 
@@ -416,21 +730,89 @@ def _decode_json_strings(arguments: dict[str, Any], exc: ValidationError) -> dic
     return decoded
 
 
+class ExecutionQuery(BaseModel):
+    """Arguments of the status tool."""
+
+    model_config = ConfigDict(extra="forbid", title="GetExecution")
+
+    execution_arn: str = Field(
+        description="The executionArn a workflow tool returned (status RUNNING)."
+    )
+    wait_seconds: float = Field(
+        default=0,
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description="Wait up to this long for the execution to end (capped by the workflow's own "
+        "wait); 0 answers at once.",
+    )
+
+
+def status_tool(tools: tuple[Tool[Any], ...]) -> Tool[ExecutionQuery]:
+    """``get_execution``: follows up executions of the server's own STANDARD workflows."""
+    workflows = tuple(tool.workflow for tool in tools)
+
+    async def run(query: ExecutionQuery) -> ExecutionResult:
+        return await execution_status(workflows, query.execution_arn, query.wait_seconds)
+
+    names = ", ".join(sorted(t.name for t in tools if t.workflow.type == "STANDARD")) or "none"
+    return Tool(
+        name=STATUS_TOOL,
+        title="Get execution",
+        description="Status, output or error of an execution that a tool of this server started "
+        f"(STANDARD workflows: {names}), e.g. one that returned status RUNNING. Only executions "
+        "of this server's own workflows are read.",
+        workflow=Workflow(name=STATUS_TOOL, arn="", type="STANDARD"),
+        input_model=ExecutionQuery,
+        run=run,
+        hints=Hints(read_only=True, destructive=False, idempotent=True, open_world=False),
+    )
+
+
+def _listed(tool: Tool[Any]) -> McpTool:
+    return McpTool(
+        name=tool.name,
+        title=tool.title,
+        description=tool.description,
+        input_schema=tool.input_schema,
+        output_schema=tool.output_schema,
+        annotations=tool.hints.annotations(tool.title),
+    )
+
+
+def _validate(tool: Tool[Any], arguments: dict[str, Any]) -> BaseModel | str:
+    """The input model, or the message that says which arguments are wrong."""
+    model: type[BaseModel] = tool.input_model
+    try:
+        return model.model_validate(arguments)
+    except ValidationError as exc:
+        decoded = _decode_json_strings(arguments, exc)
+        try:
+            return model.model_validate(decoded)
+        except ValidationError as retry:
+            # report against what the decoding made of the arguments, if it changed anything
+            return validation_message(tool, retry if decoded != arguments else exc)
+
+
+def served_tools(tools: tuple[Tool[Any], ...]) -> tuple[Tool[Any], ...]:
+    """Every tool the server offers: the workflow tools and the status tool."""
+    return (*tools, status_tool(tools))
+
+
+def tools_list(tools: tuple[Tool[Any], ...]) -> list[dict[str, Any]]:
+    """What ``tools/list`` answers, as JSON (sfn-mcp writes it into surface.json)."""
+    return [
+        _listed(tool).model_dump(mode="json", by_alias=True, exclude_none=True)
+        for tool in served_tools(tools)
+    ]
+
+
 def build_server(
     name: str, *, version: str, instructions: str, tools: tuple[Tool[Any], ...]
 ) -> Server[Any]:
-    by_name = {tool.name: tool for tool in tools}
-    listing = ListToolsResult(
-        tools=[
-            McpTool(
-                name=tool.name,
-                title=tool.title,
-                description=tool.description,
-                input_schema=tool.input_schema,
-            )
-            for tool in tools
-        ]
-    )
+    served = served_tools(tools)
+    by_name = {tool.name: tool for tool in served}
+    output_models = {tool.workflow.arn: tool.output_model for tool in tools}
+    listing = ListToolsResult(tools=[_listed(tool) for tool in served])
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
@@ -445,18 +827,23 @@ def build_server(
             known = ", ".join(sorted(by_name))
             return _text_result(f"Unknown tool {params.name!r}. Tools: {known}", error=True)
         arguments = dict(params.arguments or {})
+        options: dict[str, Any] = {}
+        key = arguments.pop(IDEMPOTENCY_ARGUMENT, None) if tool.takes_idempotency_key else None
+        if key is not None:
+            if not (isinstance(key, str) and EXECUTION_NAME.match(key)):
+                return _text_result(
+                    f"Invalid arguments for {tool.name}; nothing was started:\n"
+                    f"- {IDEMPOTENCY_ARGUMENT}: must be 1 to 80 letters, digits, - and _",
+                    error=True,
+                )
+            options["idempotency_key"] = key
+        model = _validate(tool, arguments)
+        if isinstance(model, str):
+            return _text_result(model, error=True)
+        wants_progress = bool(ctx.meta and ctx.meta.get("progress_token") is not None)
+        reset = PROGRESS.set(ctx.session.report_progress if wants_progress else None)
         try:
-            model = tool.input_model.model_validate(arguments)
-        except ValidationError as exc:
-            decoded = _decode_json_strings(arguments, exc)
-            try:
-                model = tool.input_model.model_validate(decoded)
-            except ValidationError as retry:
-                # report against what the decoding made of the arguments, if it changed anything
-                reported = retry if decoded != arguments else exc
-                return _text_result(validation_message(tool, reported), error=True)
-        try:
-            outcome = await tool.run(model)
+            outcome = await tool.run(model, **options)
         except WorkflowError as exc:
             return _text_result(f"{tool.name}: {exc}", error=True)
         except Exception as exc:  # a bug must still answer the call, not drop the session
@@ -465,7 +852,14 @@ def build_server(
                 f"{tool.name}: internal error in the server: {type(exc).__name__}: {exc}",
                 error=True,
             )
-        return tool_result(tool.name, outcome)
+        finally:
+            PROGRESS.reset(reset)
+        typed = tool.output_model
+        if tool.name == STATUS_TOOL and outcome.execution_arn:
+            match = EXECUTION_ARN.match(outcome.execution_arn)
+            if match:
+                typed = output_models.get(f"{match['prefix']}:stateMachine:{match['machine']}")
+        return tool_result(tool.name, outcome, typed)
 
     return Server(
         name,

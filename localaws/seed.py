@@ -78,6 +78,7 @@ class Workflow:
     definition_file: Path
     tags: dict[str, str]
     schema: Json | None
+    output_schema: Json | None
     lambdas: dict[str, Json]
 
     @classmethod
@@ -92,6 +93,7 @@ class Workflow:
                 definition_file=folder / str(data.get("definition", "definition.asl.json")),
                 tags={str(k): str(v) for k, v in data.get("tags", {}).items()},
                 schema=data.get("schema"),
+                output_schema=data.get("outputSchema"),
                 lambdas=dict(data.get("lambdas", {})),
             )
         except (KeyError, TypeError, AttributeError) as exc:
@@ -237,9 +239,9 @@ def _seed_registry(clients: Clients, registry: Json, report: SeedReport) -> None
         report.record("registries", "created")
 
 
-def _seed_schema(clients: Clients, registry: str, workflow: Workflow, report: SeedReport) -> str:
-    assert workflow.schema is not None
-    spec = workflow.schema
+def _seed_schema(
+    clients: Clients, registry: str, workflow: Workflow, spec: Json, report: SeedReport
+) -> str:
     content = _load_json(workflow.folder / spec["file"])
     wanted = {
         "RegistryName": registry,
@@ -440,14 +442,20 @@ def seed_examples(
     registry = resources["registry"]
     _seed_registry(clients, registry, report)
 
-    tag_key = str(resources["schemaTagKey"])
     planned: list[tuple[Workflow, dict[str, str], dict[str, str]]] = []
     for workflow in workflows:
         tags = dict(workflow.tags)
-        if workflow.schema is not None:
-            schema_arn = _seed_schema(clients, registry["name"], workflow, report)
-            report.schemas[workflow.schema["name"]] = schema_arn
-            tags[tag_key] = schema_arn
+        for spec, tag_key in (
+            (workflow.schema, resources["schemaTagKey"]),
+            (workflow.output_schema, resources.get("outputSchemaTagKey")),
+        ):
+            if spec is None:
+                continue
+            if not tag_key:
+                raise SeedError(f"{workflow.name}: outputSchema needs outputSchemaTagKey")
+            schema_arn = _seed_schema(clients, registry["name"], workflow, spec, report)
+            report.schemas[spec["name"]] = schema_arn
+            tags[str(tag_key)] = schema_arn
         code = handler_zip(workflow.folder) if workflow.lambdas else b""
         lambdas: dict[str, str] = {}
         for key, spec in workflow.lambdas.items():

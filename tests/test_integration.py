@@ -111,7 +111,9 @@ async def test_tools_list_shows_top_level_typed_schemas(
 ) -> None:
     async with server(package_dir, aws_env) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
-    assert sorted(tools) == ["daily_etl", "document_analysis", "order_processing", "support_triage"]
+    assert sorted(tools) == [
+        "daily_etl", "document_analysis", "get_execution", "order_processing", "support_triage"
+    ]  # fmt: skip
     order = tools["order_processing"].input_schema
     assert set(order["required"]) >= {"orderId", "customer", "items", "currency"}
     assert order["properties"]["currency"]["enum"] == ["USD", "EUR", "GBP"]
@@ -297,7 +299,9 @@ async def test_the_same_tools_are_served_over_streamable_http(
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise
                 await anyio.sleep(0.3)
-        assert tools == ["daily_etl", "document_analysis", "order_processing", "support_triage"]
+        assert tools == [
+            "daily_etl", "document_analysis", "get_execution", "order_processing", "support_triage"
+        ]  # fmt: skip
         assert not result.is_error
         assert result.structured_content is not None
         assert result.structured_content["output"]["queue"] == "billing"

@@ -146,7 +146,7 @@ def test_unsupported_schema_format_names_machine_and_schema(account: Account) ->
     with pytest.raises(CompileError) as raised:
         compile_package(settings(prefix="p-", **{"schema-tag-key": "schema"}))
     text = raised.value.render()
-    assert "state machine 'p-legacy': schema reg/Legacy v1 has format 'Avro'" in text
+    assert "state machine 'p-legacy': input schema reg/Legacy v1 has format 'Avro'" in text
     assert "OpenApi3 and JSONSchemaDraft4" in text
 
 

@@ -106,6 +106,7 @@ def test_package_layout(tmp_path: Path) -> None:
         "models/shipment.py",
         "requirements.txt",
         "server.py",
+        "surface.json",
         "tools.py",
     ]
     assert (target / "_runtime.py").read_bytes() == (ROOT / "compiler" / "runtime.py").read_bytes()

@@ -76,6 +76,8 @@ def sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSfn]:
 
 
 class Order(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     order_id: str = Field(alias="orderId", pattern="^ORD-[0-9]+$")
     quantity: int = Field(ge=1)
 
@@ -84,11 +86,22 @@ EXPRESS = Workflow("quick", ARN + "quick", "EXPRESS")
 STANDARD = Workflow("slow", ARN + "slow", "STANDARD", max_wait_seconds=0.6)
 
 
-def server_with(workflow: Workflow) -> Any:
-    async def run(arguments: Order) -> runtime.ExecutionResult:
-        return await run_workflow(workflow, runtime.workflow_input(arguments))
+def server_with(workflow: Workflow, output_model: type[BaseModel] | None = None) -> Any:
+    async def run(
+        arguments: Order, *, idempotency_key: str | None = None
+    ) -> runtime.ExecutionResult:
+        payload = runtime.workflow_input(arguments)
+        return await run_workflow(workflow, payload, idempotency_key=idempotency_key)
 
-    tool = Tool(name="orders", title="Orders", description="d", input_model=Order, run=run)
+    tool = Tool(
+        name="orders",
+        title="Orders",
+        description="d",
+        workflow=workflow,
+        input_model=Order,
+        run=run,
+        output_model=output_model,
+    )
     return build_server("test", version="1", instructions="i", tools=(tool,))
 
 
@@ -270,14 +283,17 @@ async def test_a_bug_in_a_tool_is_an_error_result_not_a_dropped_call() -> None:
     async def broken(arguments: Order) -> runtime.ExecutionResult:
         raise KeyError("oops")
 
-    tool = Tool(name="orders", title="Orders", description="d", input_model=Order, run=broken)
+    tool = Tool(
+        name="orders", title="O", description="d", workflow=EXPRESS, input_model=Order, run=broken
+    )
     server = build_server("test", version="1", instructions="i", tools=(tool,))
     async with Client(server) as client:
         result = await client.call_tool("orders", GOOD)
         assert result.is_error
         assert "internal error in the server: KeyError" in text_of(result)
         unknown = await client.call_tool("nope", {})
-        assert unknown.is_error and "Unknown tool 'nope'. Tools: orders" in text_of(unknown)
+        assert unknown.is_error
+        assert "Unknown tool 'nope'. Tools: get_execution, orders" in text_of(unknown)
 
 
 async def test_a_failed_poll_still_tells_the_execution_arn(sfn: FakeSfn) -> None:
@@ -308,7 +324,9 @@ async def test_json_looking_strings_stay_strings_where_they_validate(sfn: FakeSf
         seen.append(arguments)
         return runtime.ExecutionResult(status="SUCCEEDED")
 
-    tool = Tool(name="notes", title="Notes", description="d", input_model=Note, run=run)
+    tool = Tool(
+        name="notes", title="N", description="d", workflow=EXPRESS, input_model=Note, run=run
+    )
     server = build_server("test", version="1", instructions="i", tools=(tool,))
     async with Client(server) as client:
         await client.call_tool("notes", {"note": "[1, 2]", "tags": '["a", "b"]'})
@@ -326,7 +344,9 @@ async def test_validation_errors_name_unknown_fields_and_stay_short(sfn: FakeSfn
     async def run(arguments: Strict) -> runtime.ExecutionResult:
         return runtime.ExecutionResult(status="SUCCEEDED")
 
-    tool = Tool(name="strict", title="S", description="d", input_model=Strict, run=run)
+    tool = Tool(
+        name="strict", title="S", description="d", workflow=EXPRESS, input_model=Strict, run=run
+    )
     server = build_server("test", version="1", instructions="i", tools=(tool,))
     async with Client(server) as client:
         typo = await client.call_tool("strict", {"giftmessage": "hi"})
@@ -340,3 +360,177 @@ async def test_validation_errors_name_unknown_fields_and_stay_short(sfn: FakeSfn
     assert text_of(many).count("\n- ") == 21 and "… and 40 more" in text_of(many)
     # the JSON text was decoded; the error is about the real problem inside it
     assert "- lines.0.quantity: Input should be greater than or equal to 1" in text_of(json_text)
+
+
+# --------------------------------------------------------------------------- issue 4 behaviours
+
+STANDARD_ARN = "arn:aws:states:eu-west-1:123456789012:execution:slow:"
+
+
+def described(body: dict[str, Any], status: str, **extra: Any) -> tuple[int, dict[str, Any]]:
+    return 200, {"executionArn": body["executionArn"], "status": status, "startDate": 0, **extra}
+
+
+async def test_tools_advertise_an_output_schema_and_annotations(sfn: FakeSfn) -> None:
+    class Receipt(BaseModel):
+        total: float
+
+    async with Client(server_with(STANDARD, output_model=Receipt)) as client:
+        listed = {tool.name: tool for tool in (await client.list_tools()).tools}
+    orders, status = listed["orders"], listed["get_execution"]
+    assert orders.output_schema is not None
+    output = orders.output_schema["properties"]["output"]["anyOf"][0]
+    assert orders.output_schema["$defs"]["Receipt"]["properties"]["total"]["type"] == "number"
+    assert output == {"$ref": "#/$defs/Receipt"}
+    assert set(orders.output_schema["required"]) == set(runtime.RESULT_FIELDS)
+    assert orders.input_schema["properties"]["idempotency_key"]["type"] == "string"
+    assert orders.annotations is not None and orders.annotations.destructive_hint is True
+    assert status.annotations is not None and status.annotations.read_only_hint is True
+    assert status.input_schema["required"] == ["execution_arn"]
+
+
+async def test_express_tools_take_no_idempotency_key(sfn: FakeSfn) -> None:
+    async with Client(server_with(EXPRESS)) as client:
+        orders = next(t for t in (await client.list_tools()).tools if t.name == "orders")
+        result = await client.call_tool("orders", {**GOOD, "idempotency_key": "k-1"})
+    assert "idempotency_key" not in orders.input_schema["properties"]
+    assert result.is_error and "idempotency_key: Extra inputs are not permitted" in text_of(result)
+    assert sfn.requests == []
+
+
+async def test_the_idempotency_key_is_the_execution_name_and_a_retry_reuses_it(
+    sfn: FakeSfn,
+) -> None:
+    started: list[dict[str, Any]] = []
+
+    def start(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if started:  # the second start with the same name: AWS says it exists (when closed)
+            return 400, {"__type": "ExecutionAlreadyExists", "message": "exists"}
+        started.append(body)
+        return 200, {"executionArn": STANDARD_ARN + body["name"], "startDate": 0}
+
+    sfn.routes["StartExecution"] = start
+    sfn.routes["DescribeExecution"] = lambda body: described(
+        body, "SUCCEEDED", input=started[0]["input"], output='{"ok": true}'
+    )
+    async with Client(server_with(STANDARD)) as client:
+        first = await client.call_tool("orders", {**GOOD, "idempotency_key": "order-1"})
+        again = await client.call_tool("orders", {**GOOD, "idempotency_key": "order-1"})
+        other = await client.call_tool(
+            "orders", {**GOOD, "quantity": 3, "idempotency_key": "order-1"}
+        )
+    assert started[0]["name"] == "order-1"
+    assert json.loads(started[0]["input"]) == GOOD  # the key is not part of the workflow input
+    assert not first.is_error and not again.is_error
+    assert first.structured_content == again.structured_content
+    assert "no new one was started" in text_of(again)
+    assert other.is_error
+    assert "'order-1' was already used for an execution of slow with other arguments" in text_of(
+        other
+    )
+    assert sfn.actions().count("StartExecution") == 3 and len(started) == 1
+
+
+async def test_a_bad_idempotency_key_is_refused_before_any_call(sfn: FakeSfn) -> None:
+    async with Client(server_with(STANDARD)) as client:
+        result = await client.call_tool("orders", {**GOOD, "idempotency_key": "no spaces"})
+    assert result.is_error and "idempotency_key: must be 1 to 80" in text_of(result)
+    assert sfn.requests == []
+
+
+async def test_get_execution_reads_own_executions_and_refuses_others(sfn: FakeSfn) -> None:
+    sfn.routes["DescribeExecution"] = lambda body: described(body, "SUCCEEDED", output="42")
+    foreign = "arn:aws:states:eu-west-1:123456789012:execution:someone-elses:run-1"
+    async with Client(server_with(STANDARD)) as client:
+        mine = await client.call_tool("get_execution", {"execution_arn": STANDARD_ARN + "run-1"})
+        refused = await client.call_tool("get_execution", {"execution_arn": foreign})
+        garbage = await client.call_tool("get_execution", {"execution_arn": "not an arn"})
+    assert not mine.is_error
+    assert mine.structured_content is not None and mine.structured_content["output"] == 42
+    assert refused.is_error and "is not an execution of this server's" in text_of(refused)
+    assert garbage.is_error
+    assert sfn.actions() == ["DescribeExecution"]  # the refused ARNs were never looked up
+
+
+async def test_output_that_breaks_the_output_schema_is_an_error(sfn: FakeSfn) -> None:
+    class Receipt(BaseModel):
+        total: float
+
+    outputs = iter(['{"total": "12.5"}', '{"total": 12.5, "extra": 1}'])
+    sfn.routes["StartSyncExecution"] = lambda body: (
+        200,
+        {"executionArn": "arn:e", "status": "SUCCEEDED", "output": next(outputs), "startDate": 0},
+    )
+    async with Client(server_with(EXPRESS, output_model=Receipt)) as client:
+        wrong = await client.call_tool("orders", GOOD)
+        right = await client.call_tool("orders", GOOD)
+    assert wrong.is_error
+    assert "does not match the output schema (Receipt)" in text_of(wrong)
+    assert "- total: Input should be a valid number" in text_of(wrong)
+    assert not right.is_error  # an extra field is not a contract break
+
+
+async def test_progress_reports_the_current_state_while_polling(sfn: FakeSfn) -> None:
+    polls = iter(["RUNNING", "RUNNING", "RUNNING", "SUCCEEDED"])
+    sfn.routes["StartExecution"] = lambda body: (
+        200,
+        {"executionArn": STANDARD_ARN + body["name"], "startDate": 0},
+    )
+    sfn.routes["DescribeExecution"] = lambda body: described(body, next(polls), output="1")
+    sfn.routes["GetExecutionHistory"] = lambda body: (
+        200,
+        {"events": [
+            {"id": 3, "type": "WaitStateEntered", "timestamp": 0,
+             "stateEnteredEventDetails": {"name": "WaitForPayment"}},
+        ]},
+    )  # fmt: skip
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    workflow = Workflow("slow", ARN + "slow", "STANDARD", max_wait_seconds=30)
+    # legacy: real JSON-RPC with a progress token, as stdio and HTTP clients send it
+    async with Client(server_with(workflow), mode="legacy") as client:
+        result = await client.call_tool("orders", GOOD, progress_callback=on_progress)
+    assert not result.is_error
+    assert len(seen) == 3
+    assert [p for p, _, _ in seen] == sorted({p for p, _, _ in seen})  # strictly increasing
+    assert all(total == 30 for _, total, _ in seen)
+    assert "slow: RUNNING in state WaitForPayment" in str(seen[0][2])
+
+
+async def test_no_history_calls_without_a_progress_token(sfn: FakeSfn) -> None:
+    polls = iter(["RUNNING", "SUCCEEDED"])
+    sfn.routes["StartExecution"] = lambda body: (200, {"executionArn": "arn:x", "startDate": 0})
+    sfn.routes["DescribeExecution"] = lambda body: described(body, next(polls), output="1")
+    workflow = Workflow("slow", ARN + "slow", "STANDARD", max_wait_seconds=30)
+    async with Client(server_with(workflow)) as client:
+        await client.call_tool("orders", GOOD)
+    assert "GetExecutionHistory" not in sfn.actions()
+
+
+@pytest.mark.parametrize("stop_on_cancel", [False, True])
+async def test_a_cancelled_call_stops_polling_and_stops_the_execution_if_configured(
+    sfn: FakeSfn, stop_on_cancel: bool
+) -> None:
+    import anyio
+
+    sfn.routes["StartExecution"] = lambda body: (
+        200,
+        {"executionArn": STANDARD_ARN + body["name"], "startDate": 0},
+    )
+    sfn.routes["DescribeExecution"] = lambda body: described(body, "RUNNING")
+    sfn.routes["StopExecution"] = lambda body: (200, {"stopDate": 0})
+    workflow = Workflow("slow", ARN + "slow", "STANDARD", 60, stop_on_cancel=stop_on_cancel)
+    async with Client(server_with(workflow)) as client:
+        with anyio.move_on_after(1.0):
+            await client.call_tool("orders", GOOD)
+        polls = sfn.actions().count("DescribeExecution")
+        await anyio.sleep(1.5)
+        assert sfn.actions().count("DescribeExecution") == polls  # polling stopped
+    stops = [body for action, body, _ in sfn.requests if action == "StopExecution"]
+    if stop_on_cancel:
+        assert len(stops) == 1 and stops[0]["error"] == "sfn-mcp.Cancelled"
+    else:
+        assert stops == []

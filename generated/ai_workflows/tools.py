@@ -12,6 +12,7 @@ from . import models
 from ._runtime import (
     ExecutionResult,
     FreeFormInput,
+    Hints,
     Tool,
     Workflow,
     event_envelope,
@@ -27,9 +28,14 @@ DAILY_ETL_WORKFLOW = Workflow(
 )
 
 
-async def daily_etl(arguments: models.daily_etl_request.DailyEtlRequest) -> ExecutionResult:
-    """Run the STANDARD workflow behind the tool ``daily_etl``."""
-    return await run_workflow(DAILY_ETL_WORKFLOW, workflow_input(arguments))
+async def daily_etl(
+    arguments: models.daily_etl_request.DailyEtlRequest, *, idempotency_key: str | None = None
+) -> ExecutionResult:
+    """Run the STANDARD workflow behind the tool ``daily_etl``; the same idempotency key
+    with the same arguments returns the execution the first call started."""
+    return await run_workflow(
+        DAILY_ETL_WORKFLOW, workflow_input(arguments), idempotency_key=idempotency_key
+    )
 
 
 DOCUMENT_ANALYSIS_WORKFLOW = Workflow(
@@ -54,8 +60,11 @@ ORDER_PROCESSING_WORKFLOW = Workflow(
 )
 
 
-async def order_processing(arguments: models.order_placed.OrderPlaced) -> ExecutionResult:
-    """Run the STANDARD workflow behind the tool ``order_processing``."""
+async def order_processing(
+    arguments: models.order_placed.OrderPlaced, *, idempotency_key: str | None = None
+) -> ExecutionResult:
+    """Run the STANDARD workflow behind the tool ``order_processing``; the same idempotency key
+    with the same arguments returns the execution the first call started."""
     return await run_workflow(
         ORDER_PROCESSING_WORKFLOW,
         event_envelope(
@@ -64,6 +73,7 @@ async def order_processing(arguments: models.order_placed.OrderPlaced) -> Execut
             source="com.example.shop",
             detail_type="OrderPlaced",
         ),
+        idempotency_key=idempotency_key,
     )
 
 
@@ -75,9 +85,14 @@ SUPPORT_TRIAGE_WORKFLOW = Workflow(
 )
 
 
-async def support_triage(arguments: FreeFormInput) -> ExecutionResult:
-    """Run the STANDARD workflow behind the tool ``support_triage``."""
-    return await run_workflow(SUPPORT_TRIAGE_WORKFLOW, workflow_input(arguments))
+async def support_triage(
+    arguments: FreeFormInput, *, idempotency_key: str | None = None
+) -> ExecutionResult:
+    """Run the STANDARD workflow behind the tool ``support_triage``; the same idempotency key
+    with the same arguments returns the execution the first call started."""
+    return await run_workflow(
+        SUPPORT_TRIAGE_WORKFLOW, workflow_input(arguments), idempotency_key=idempotency_key
+    )
 
 
 TOOLS: tuple[Tool[Any], ...] = (
@@ -97,14 +112,19 @@ TOOLS: tuple[Tool[Any], ...] = (
             "\n"
             "Starts the STANDARD workflow ai-workflows-daily-etl and waits "
             "for its result (up to 50 s as generated); a longer run returns "
-            "status RUNNING with the execution ARN."
+            "status RUNNING with the execution ARN, which get_execution "
+            "follows up. Give idempotency_key to make a retry return the "
+            "same execution instead of starting another. Cancelling the call "
+            "leaves the execution running in AWS."
         ),
+        workflow=DAILY_ETL_WORKFLOW,
         input_model=models.daily_etl_request.DailyEtlRequest,
         run=daily_etl,
+        hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),
     ),
     Tool(
         name="document_analysis",
-        title="Document analysis",
+        title="Analyse a document",
         description=(
             "Analyses one text document stored in S3 and returns word count, "
             "top keywords, a lexicon-based sentiment score and label, and "
@@ -118,8 +138,11 @@ TOOLS: tuple[Tool[Any], ...] = (
             "synchronously (at most 5 minutes) and returns its status and "
             "output."
         ),
+        workflow=DOCUMENT_ANALYSIS_WORKFLOW,
         input_model=models.document_analysis_request.DocumentAnalysisRequest,
         run=document_analysis,
+        output_model=models.document_analysis_result.DocumentAnalysisResult,
+        hints=Hints(read_only=True, destructive=False, idempotent=False, open_world=True),
     ),
     Tool(
         name="order_processing",
@@ -139,10 +162,15 @@ TOOLS: tuple[Tool[Any], ...] = (
             "\n"
             "Starts the STANDARD workflow ai-workflows-order-processing and "
             "waits for its result (up to 50 s as generated); a longer run "
-            "returns status RUNNING with the execution ARN."
+            "returns status RUNNING with the execution ARN, which "
+            "get_execution follows up. Give idempotency_key to make a retry "
+            "return the same execution instead of starting another. "
+            "Cancelling the call leaves the execution running in AWS."
         ),
+        workflow=ORDER_PROCESSING_WORKFLOW,
         input_model=models.order_placed.OrderPlaced,
         run=order_processing,
+        hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),
     ),
     Tool(
         name="support_triage",
@@ -158,9 +186,14 @@ TOOLS: tuple[Tool[Any], ...] = (
             "\n"
             "Starts the STANDARD workflow ai-workflows-support-triage and "
             "waits for its result (up to 50 s as generated); a longer run "
-            "returns status RUNNING with the execution ARN."
+            "returns status RUNNING with the execution ARN, which "
+            "get_execution follows up. Give idempotency_key to make a retry "
+            "return the same execution instead of starting another. "
+            "Cancelling the call leaves the execution running in AWS."
         ),
+        workflow=SUPPORT_TRIAGE_WORKFLOW,
         input_model=FreeFormInput,
         run=support_triage,
+        hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),
     ),
 )

@@ -1,9 +1,10 @@
 """Input models: one module per EventBridge schema version, made by datamodel-code-generator."""
 
-from . import daily_etl_request, document_analysis_request, order_placed
+from . import daily_etl_request, document_analysis_request, document_analysis_result, order_placed
 
 __all__ = [
     "daily_etl_request",
     "document_analysis_request",
+    "document_analysis_result",
     "order_placed",
 ]
