@@ -6,13 +6,14 @@ ANCHOR_VENV := .venv-anchor
 PY := $(VENV)/bin/python
 STATE := .aws-local
 
-.PHONY: help venv aws-local aws-local-stop generate demo test lint unit integration bench clean \
+.PHONY: help venv aws-local aws-local-stop generate check demo test lint unit integration bench clean \
 	inspector test-inspector
 
 help:
 	@echo "make demo            start the local AWS, generate the server, call every example tool, stop"
 	@echo "make test            lint + type-check + the whole test suite (starts its own local AWS)"
 	@echo "make generate        regenerate generated/ from the local AWS"
+	@echo "make check           fail if generated/ is not what the local AWS compiles to now"
 	@echo "make aws-local       start ministack + the fake Schema Registry and seed the examples"
 	@echo "make aws-local-stop  stop exactly the processes aws-local started"
 	@echo "make bench           sfn-mcp vs the anchor server: start-up, memory, blocking, compile time"
@@ -72,6 +73,10 @@ aws-local-stop:
 generate: aws-local
 	. $(STATE)/env && $(VENV)/bin/sfn-mcp generate
 
+# Read-only: exit 1 (and say which tools differ, and how) when generated/ is stale.
+check: aws-local
+	. $(STATE)/env && $(VENV)/bin/sfn-mcp check
+
 # The demo runs its own local AWS on free ports, so it never touches one that `make aws-local`
 # started, and stops exactly what it started.
 DEMO := $(STATE)/demo
@@ -86,6 +91,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check compiler generated tests localaws benchmarks
 	$(VENV)/bin/mypy compiler localaws benchmarks
 	cd generated && ../$(VENV)/bin/mypy --config-file ../pyproject.toml ai_workflows
+	$(VENV)/bin/sfn-mcp check --offline
 
 unit: venv
 	$(PY) -m pytest -m "not integration" -q

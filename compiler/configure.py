@@ -63,7 +63,7 @@ from typing import Any
 import click
 
 from .config import load_settings
-from .errors import CompileError
+from .errors import CompileError, reported
 
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -809,7 +809,7 @@ def configure(
 ) -> None:
     """Add the generated server to an MCP client's configuration (Claude Desktop, Cursor,
     VS Code, Kiro, Amazon Q Developer)."""
-    try:
+    with reported(exit_code=1):
         server, plans = _plan_all(
             list(dict.fromkeys(clients)),
             scope,
@@ -826,15 +826,6 @@ def configure(
         for plan in plans:
             if not dry_run and plan.status != "unchanged":
                 write_atomic(plan.path, plan.new)
-    except CompileError as exc:
-        click.echo(exc.render(), err=True)
-        sys.exit(1)
-    except Exception as exc:  # a bug of ours: one line, and how to get the details
-        click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
-        click.echo("hint: rerun with SFN_MCP_DEBUG=1 for the traceback and report it", err=True)
-        if os.environ.get("SFN_MCP_DEBUG"):
-            raise
-        sys.exit(2)
     for plan in plans:
         key = plan.client.key
         reload = plan.client.reload.format(server=server)

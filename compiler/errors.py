@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+
+import click
+
 
 class CompileError(Exception):
     """A problem with the input or the environment, phrased for the user.
@@ -25,3 +32,20 @@ class CompileError(Exception):
         if self.hint:
             text += f"\nhint: {self.hint}"
         return text
+
+
+@contextlib.contextmanager
+def reported(exit_code: int) -> Iterator[None]:
+    """For commands: a CompileError is printed and exits ``exit_code``; any other exception is a
+    bug of ours: one line, how to get the traceback, and exit 2."""
+    try:
+        yield
+    except CompileError as exc:
+        click.echo(exc.render(), err=True)
+        sys.exit(exit_code)
+    except Exception as exc:
+        click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("hint: rerun with SFN_MCP_DEBUG=1 for the traceback and report it", err=True)
+        if os.environ.get("SFN_MCP_DEBUG"):
+            raise
+        sys.exit(2)

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import anyio
 import pytest
@@ -37,9 +37,10 @@ ORDER = {
 }
 
 
-def generate(env: dict[str, str], output: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [str(SFN_MCP), "generate", "-o", str(output), *args],
+def sfn_mcp(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the sfn-mcp command line from the repository root."""
+    return subprocess.run(
+        [str(SFN_MCP), *args],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -47,6 +48,10 @@ def generate(env: dict[str, str], output: Path, *args: str) -> subprocess.Comple
         check=False,
         timeout=300,
     )
+
+
+def generate(env: dict[str, str], output: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    result = sfn_mcp(env, "generate", "-o", str(output), *args)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -75,12 +80,17 @@ def package_dir(aws_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
 
 
 @asynccontextmanager
-async def server(package_dir: Path, env: dict[str, str], name: str = "ai_workflows",
-                 ) -> AsyncIterator[ClientSession]:  # fmt: skip
+async def server(
+    package_dir: Path, env: dict[str, str], name: str = "ai_workflows", errlog: TextIO = sys.stderr
+) -> AsyncIterator[ClientSession]:
+    """The generated package ``name`` as a stdio subprocess, with an initialized SDK session."""
     params = StdioServerParameters(
         command=sys.executable, args=["-m", name], cwd=str(package_dir), env=env
     )
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+    async with (
+        stdio_client(params, errlog=errlog) as (read, write),
+        ClientSession(read, write) as session,
+    ):
         await session.initialize()
         yield session
 

@@ -595,7 +595,7 @@ async def _wait(workflow: Workflow, execution_arn: str, limit: float) -> Executi
                 reported = elapsed
                 where = f" in state {state}" if state else ""
                 await _report(
-                    elapsed, limit, f"{workflow.name}: {status}{where} after {elapsed:.0f} s"
+                    elapsed, limit, f"{workflow.name}: {status}{where} after {elapsed:.1f} s"
                 )
         if remaining <= 0:
             return ExecutionResult(
