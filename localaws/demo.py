@@ -1,4 +1,5 @@
-"""The demo: start a generated server over stdio with the MCP SDK client and call every tool.
+"""The demo: start a generated server over stdio with the MCP SDK client and call every tool,
+then retry a call with an idempotency key and follow an execution up with get_execution.
 
 Run by ``make demo`` after the local AWS is up and the server has been generated::
 
@@ -85,7 +86,7 @@ async def run(package_dir: Path, package: str) -> int:
         for label, name, arguments in CALLS:
             print(f"\n=== {name}: {label}")
             started = time.monotonic()
-            result = await session.call_tool(name, arguments)
+            result = await session.call_tool(name, arguments, progress_callback=on_progress)
             took = time.monotonic() - started
             data = result.structured_content
             if data is not None:
@@ -100,8 +101,39 @@ async def run(package_dir: Path, package: str) -> int:
                 print(block.text if isinstance(block, TextContent) else block)
             expected_error = "FAILED" in label or "invalid" in label
             failures += result.is_error != expected_error
+        failures += await retry_and_follow_up(session)
     print("\nDemo finished." if not failures else f"\n{failures} call(s) did not go as expected.")
     return 1 if failures else 0
+
+
+async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+    of = f" of {total:g}" if total else ""
+    print(f"  progress {progress:.1f}{of} s: {message}")
+
+
+async def retry_and_follow_up(session: ClientSession) -> int:
+    """The same idempotency key twice starts one execution; get_execution reads it back."""
+    arguments = {"runDate": "2026-11-20", "tables": ["orders"], "idempotency_key": "etl-2026-11-20"}
+    print("\n=== daily_etl twice with idempotency_key etl-2026-11-20 (a client retry)")
+    first = await session.call_tool("daily_etl", arguments)
+    again = await session.call_tool("daily_etl", arguments)
+    arns = [(r.structured_content or {}).get("executionArn") for r in (first, again)]
+    print(f"first:  {arns[0]}")
+    print(f"retry:  {arns[1]}")
+    block = again.content[0]
+    if isinstance(block, TextContent):
+        print(block.text.splitlines()[0])
+    print(f"\n=== get_execution {arns[0]}")
+    status = await session.call_tool("get_execution", {"execution_arn": arns[0]})
+    data = status.structured_content or {}
+    print(f"status {data.get('status')}, output: {show(data.get('output'), 300)}")
+    foreign = "arn:aws:states:us-east-1:000000000000:execution:someone-else:run-1"
+    print(f"\n=== get_execution {foreign} (not this server's)")
+    refused = await session.call_tool("get_execution", {"execution_arn": foreign})
+    block = refused.content[0]
+    print(f"isError={refused.is_error}: {block.text if isinstance(block, TextContent) else block}")
+    ok = arns[0] == arns[1] and not first.is_error and data.get("status") == "SUCCEEDED"
+    return 0 if ok and refused.is_error else 1
 
 
 def main() -> None:
