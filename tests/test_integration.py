@@ -282,14 +282,21 @@ def free_port() -> int:
         return port
 
 
+@pytest.mark.parametrize("stateless", [False, True], ids=["sessions", "stateless"])
 async def test_the_same_tools_are_served_over_streamable_http(
-    package_dir: Path, aws_env: dict[str, str]
+    package_dir: Path, aws_env: dict[str, str], stateless: bool
 ) -> None:
     from mcp import Client
 
     port = free_port()
+    flags = ["--stateless"] if stateless else []
+    messages: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message)
+
     process = subprocess.Popen(
-        [sys.executable, "-m", "ai_workflows", "--transport", "http", "--port", str(port)],
+        [sys.executable, "-m", "ai_workflows", "--transport", "http", "--port", str(port), *flags],
         cwd=package_dir,
         env=aws_env,
         stderr=subprocess.PIPE,
@@ -302,7 +309,9 @@ async def test_the_same_tools_are_served_over_streamable_http(
                 async with Client(url) as client:
                     tools = sorted(t.name for t in (await client.list_tools()).tools)
                     result = await client.call_tool(
-                        "support_triage", {"subject": "Refund please", "body": "charged twice"}
+                        "support_triage",
+                        {"subject": "Refund please", "body": "charged twice"},
+                        progress_callback=on_progress,
                     )
                 break
             except Exception:
@@ -315,6 +324,7 @@ async def test_the_same_tools_are_served_over_streamable_http(
         assert not result.is_error
         assert result.structured_content is not None
         assert result.structured_content["output"]["queue"] == "billing"
+        assert messages and "ai-workflows-support-triage: RUNNING" in str(messages[0])
     finally:
         process.terminate()
         process.wait(timeout=10)
