@@ -20,7 +20,8 @@ R = TypeVar("R")
 
 CREDENTIALS_HINT = (
     "configure AWS credentials (AWS_PROFILE / --profile, `aws configure`, or AWS_ACCESS_KEY_ID "
-    "and AWS_SECRET_ACCESS_KEY); for the local AWS run `make aws-local` and `. .aws-local/env`"
+    "and AWS_SECRET_ACCESS_KEY); in the sfn-mcp repository, `make aws-local` and "
+    "`. .aws-local/env` give a local AWS"
 )
 
 
@@ -90,7 +91,8 @@ def fatal_environment_error(exc: Exception) -> CompileError | None:
     if isinstance(exc, botocore.exceptions.EndpointConnectionError):
         return CompileError(
             f"cannot reach AWS: {exc}",
-            hint="check the network and AWS_ENDPOINT_URL*; for the local AWS run `make aws-local`",
+            hint="check the network and AWS_ENDPOINT_URL*; in the sfn-mcp repository, "
+            "`make aws-local` starts the local AWS",
         )
     return None
 

@@ -135,12 +135,16 @@ def generate(**options: Any) -> None:
         click.echo(
             f"  {tool.name:<{width}}  {tool.workflow_type:<8}  {tool.input_summary}", err=True
         )
+    count = len(compiled.package.tools)
+    if not (report.changed or report.added or report.removed):
+        click.echo(
+            f"{report.target} is already up to date ({count} tool(s)); nothing written", err=True
+        )
+        return
     changes = (
         f"{len(report.changed)} changed, {len(report.added)} added, {len(report.removed)} removed"
     )
-    click.echo(
-        f"Wrote {len(compiled.package.tools)} tool(s) to {report.target} ({changes})", err=True
-    )
+    click.echo(f"Wrote {count} tool(s) to {report.target} ({changes})", err=True)
     for label, paths in (
         ("changed", report.changed),
         ("added", report.added),

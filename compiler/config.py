@@ -322,7 +322,9 @@ def load_settings(
         ((source, layer) for source, layer in layers if any(given(layer, k) for k in SELECTION)),
         ("defaults", {}),
     )
-    prefix = str(selecting[1].get("prefix") or "")
+    prefix = selecting[1].get("prefix") or ""
+    if not isinstance(prefix, str):
+        raise CompileError(f"{selecting[0]}: prefix must be a string, got {prefix!r}")
     names = selecting[1].get("state-machines") or []
     if isinstance(names, str) or not all(isinstance(n, str) for n in names):
         raise CompileError("state-machines must be a list of state machine names")

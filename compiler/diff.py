@@ -22,8 +22,13 @@ How a change is classified. Schemas are compared as sets of accepted values: eac
 annotations. Input schemas are what callers send, so narrowing breaks them; output schemas are what
 callers receive, so widening breaks them. Local ``$ref`` s (``#/$defs/...``) are resolved in each
 document (siblings of a ``$ref`` override the target; recursive definitions are walked once per
-pair), ``allOf`` parts are merged, ``anyOf``/``oneOf`` members and ``type`` lists are matched by
-type (and by class title among several objects), and the walk recurses through ``properties``,
+pair). ``allOf`` parts and their siblings are intersected into one schema: the tightest bounds and
+lengths, types, ``enum`` s and ``const`` s that every part allows, the union of ``required``,
+``properties`` merged by name (recursively); what one schema cannot say (two different patterns)
+stays in an ``allOf`` reviewed by hand. ``anyOf``/``oneOf`` members and ``type`` lists are matched
+by type; among several of one type, identical members pair first, then those with the same class
+title, then the most alike, then by position, so reordering a union changes nothing. JSON numbers
+compare by value (``1`` is ``1.0``, never ``true``). The walk recurses through ``properties``,
 ``items`` and ``additionalProperties``. Paths read ``input.customer.email``,
 ``output.output.total``; ``[]`` is an array's items, ``*`` an object's additional properties and
 ``<Card>`` one member of a union of several.
@@ -55,7 +60,12 @@ schema-version-changed        non-breaking input/outputSchemaSource version (its
 schema-source-changed         non-breaking input/outputSchemaSource ARN changed, added or removed
 output-schema-added           non-breaking the tool now declares an output schema
 server-renamed                non-breaking the server name clients see in ``initialize``
+wait-changed                  non-breaking stateMachine.maxWaitSeconds: how long a STANDARD call
+                                           waits before returning RUNNING
+cancel-behaviour-changed      non-breaking stateMachine.stopOnCancel: whether a cancelled call
+                                           stops the execution
 tool-metadata-changed         non-breaking a tool or stateMachine key this version does not know
+                                           (or one the old surface did not record yet)
 ============================= ============ =====================================================
 
 Schema level (``input`` is the inputSchema, ``output`` the outputSchema):
@@ -123,10 +133,12 @@ checkout against main, uncommitted changes included. It exits 0 whatever it find
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -260,6 +272,10 @@ def _decode(content: bytes, label: str) -> Surface:
 
 def _load_path(path: Path, label: str) -> Surface:
     if path.is_dir():
+        # the output folder (generated/) holding one package is as good as the package
+        inner = sorted(path.glob(f"*/{MANIFEST_NAME}"))
+        if not (path / MANIFEST_NAME).is_file() and len(inner) == 1:
+            path, label = inner[0].parent, str(Path(label) / inner[0].parent.name)
         if not (path / MANIFEST_NAME).is_file():
             raise CompileError(
                 f"{label} is a directory without {MANIFEST_NAME}",
@@ -397,12 +413,13 @@ ANNOTATIONS: Final = frozenset(
 )
 IGNORED: Final = frozenset({"$defs", "definitions", "$schema", "$id", "$anchor"})
 UNION: Final = ("anyOf", "oneOf")
-# Handled by the walk; any other keyword that differs is a "keyword-changed".
+# Handled by the walk; any other keyword that differs is a "keyword-changed" (so is an allOf
+# left after merging: what the parts say that one schema cannot).
 WALKED: Final = frozenset(
     {"type", "enum", "const", "properties", "required", "additionalProperties", "items"}
     | {"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"}
     | {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
-    | {"pattern", "format", "uniqueItems", "$ref", "allOf", *UNION}
+    | {"pattern", "format", "uniqueItems", "$ref", *UNION}
 )
 COUNT_MAXIMA: Final = ("maxLength", "maxItems", "maxProperties")
 COUNT_MINIMA: Final = ("minLength", "minItems", "minProperties")
@@ -526,6 +543,175 @@ def _is_null(branch: _Branch) -> bool:
     return _types(branch.schema) == frozenset({"null"})
 
 
+def _distinct(values: Iterable[Any]) -> list[Any]:
+    """The values without repeats (JSON numbers by value), in a stable, order-free sequence."""
+    unique = {_canonical(value): value for value in values}
+    return [unique[key] for key in sorted(unique)]
+
+
+def _type_set(declared: Any) -> frozenset[str] | None:
+    if isinstance(declared, str):
+        return frozenset({declared})
+    if isinstance(declared, list) and all(isinstance(t, str) for t in declared):
+        return frozenset(declared)
+    return None
+
+
+def _meet(kinds: list[frozenset[str]]) -> str | list[str]:
+    """The types every part admits (integer is the meet of number and integer)."""
+    common = kinds[0]
+    for other in kinds[1:]:
+        common = frozenset(
+            {t for t in common if _covers(other, t)} | {t for t in other if _covers(common, t)}
+        )
+    return next(iter(common)) if len(common) == 1 else sorted(common)
+
+
+def _lcm(steps: list[Fraction]) -> Fraction:
+    """The least common multiple of positive rationals: the step every part's step divides."""
+    result = steps[0]
+    for step in steps[1:]:
+        result = Fraction(
+            math.lcm(result.numerator, step.numerator),
+            math.gcd(result.denominator, step.denominator),
+        )
+    return result
+
+
+def _intersect(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The ``allOf`` of resolved schemas as one schema that accepts what all of them accept.
+
+    Annotations come from the first part that has them. ``type`` s, ``enum`` s and ``const`` s
+    intersect, numeric bounds and lengths take the tightest, ``multipleOf`` the least common
+    multiple, ``required`` the union, ``uniqueItems`` any; ``properties`` merge by name (a
+    property of several parts is the ``allOf`` of its schemas), as do ``items`` and
+    ``additionalProperties``, and a part that closes its object (``additionalProperties``)
+    constrains the properties only the other parts name. What one schema cannot say (two
+    patterns, two ``not`` s...) stays in an ``allOf`` of the rest, which the walk reports as a
+    ``keyword-changed`` when it differs.
+    """
+    present: dict[str, list[Any]] = {}
+    for part in parts:
+        for key, value in part.items():
+            present.setdefault(key, []).append(value)
+    merged: dict[str, Any] = {}
+    rest: list[Any] = [r for part in parts for r in _listed(part.get("allOf"))]
+    done = {"allOf"}
+
+    def keep(key: str, values: list[Any]) -> None:
+        """A keyword whose values cannot be combined: one stays, the others go to the rest."""
+        kept, *others = _distinct(values)
+        merged[key] = kept
+        rest.extend({key: value} for value in others)
+
+    def numbers(key: str) -> list[Fraction] | None:
+        found = [_number(value) for value in present.get(key, [])]
+        if len(found) < 2 or any(number is None for number in found):
+            return None
+        return [number for number in found if number is not None]
+
+    for key, values in present.items():
+        if key in ANNOTATIONS or key in IGNORED:
+            merged[key] = values[0]
+            done.add(key)
+    kinds = [_type_set(value) for value in present.get("type", [])]
+    if len(kinds) > 1 and all(kind is not None for kind in kinds):
+        merged["type"] = _meet([kind for kind in kinds if kind is not None])
+        done.add("type")
+    listed = [[p["const"]] for p in parts if "const" in p]
+    listed += [p["enum"] for p in parts if isinstance(p.get("enum"), list)]
+    if len(listed) > 1:
+        allowed = [v for v in listed[0] if all(_contains(other, v) for other in listed[1:])]
+        if "const" in present and len(allowed) == 1:
+            merged["const"] = allowed[0]
+        else:
+            merged["enum"] = allowed
+        done.add("const")
+        if all(isinstance(v, list) for v in present.get("enum", [])):
+            done.add("enum")
+    for key in (*COUNT_MAXIMA, *COUNT_MINIMA):
+        found = numbers(key)
+        if found is not None:
+            tightest = min(found) if key in COUNT_MAXIMA else max(found)
+            merged[key] = _plain(tightest)
+            done.add(key)
+    for upper in (True, False):
+        bounds = [b for b in (_bound(part, upper) for part in parts) if b is not None]
+        if len(bounds) > 1:
+            sign = -1 if upper else 1
+            _, value, exclusive = max(bounds, key=lambda b: (sign * b[1], b[2]))
+            plain, strict = (
+                ("maximum", "exclusiveMaximum") if upper else ("minimum", "exclusiveMinimum")
+            )
+            merged[strict if exclusive else plain] = _plain(value)
+            done |= {plain, strict}
+    steps = numbers("multipleOf")
+    if steps is not None and all(step > 0 for step in steps):
+        merged["multipleOf"] = _plain(_lcm(steps))
+        done.add("multipleOf")
+    if True in present.get("uniqueItems", []):
+        merged["uniqueItems"] = True
+        done.add("uniqueItems")
+    if "required" in present and all(isinstance(v, list) for v in present["required"]):
+        merged["required"] = list(dict.fromkeys(n for names in present["required"] for n in names))
+        done.add("required")
+    if "items" in present and all(isinstance(v, dict | bool) for v in present["items"]):
+        merged["items"] = _all_of(present["items"])
+        done.add("items")
+    if all(isinstance(v, dict) for v in present.get("properties", [])) and all(
+        isinstance(v, dict | bool) for v in present.get("additionalProperties", [])
+    ):
+        _objects(parts, merged)
+        done |= {"properties", "additionalProperties"}
+    for key, values in present.items():
+        if key not in done:
+            keep(key, values)
+    if rest:
+        merged["allOf"] = rest
+    return merged
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _contains(values: list[Any], value: Any) -> bool:
+    key = _canonical(value)
+    return any(_canonical(item) == key for item in values)
+
+
+def _all_of(schemas: list[Any]) -> Any:
+    """One schema for several: itself if they are all the same, else their ``allOf``."""
+    distinct = _distinct(schemas)
+    meaningful = [s for s in distinct if s is not True and s != {}]
+    if len(distinct) == 1 or not meaningful:
+        return distinct[0]
+    return meaningful[0] if len(meaningful) == 1 else {"allOf": meaningful}
+
+
+def _objects(parts: Sequence[Mapping[str, Any]], merged: dict[str, Any]) -> None:
+    """``properties`` and ``additionalProperties`` of an ``allOf``: a property is checked by
+    every part, with the part's own schema for it or, where the part does not name it, the
+    part's ``additionalProperties`` (``patternProperties`` are not considered)."""
+    names: dict[str, list[Any]] = {}
+    for part in parts:
+        for name, schema in _mapping(part.get("properties")).items():
+            names.setdefault(name, []).append(schema)
+    for part in parts:
+        extra = part.get("additionalProperties", True)
+        if extra is True or extra == {}:
+            continue
+        own = _mapping(part.get("properties"))
+        for name, schemas in names.items():
+            if name not in own:
+                schemas.append(extra)
+    if names:
+        merged["properties"] = {name: _all_of(schemas) for name, schemas in names.items()}
+    extras = [p["additionalProperties"] for p in parts if "additionalProperties" in p]
+    if extras:
+        merged["additionalProperties"] = False if False in extras else _all_of(extras)
+
+
 class _Document:
     """One schema document (an inputSchema or outputSchema) with its local ``$ref`` targets."""
 
@@ -563,19 +749,11 @@ class _Document:
         parts = schema.get("allOf")
         if isinstance(parts, list) and parts:
             del schema["allOf"]
-            merged: dict[str, Any] = {}
+            resolved_parts = [schema]  # the siblings first: their annotations win
             for part in parts:
                 resolved, refs = self.resolve(part, refs)
-                for key, item in resolved.items():
-                    if key == "properties" and isinstance(item, dict):
-                        merged["properties"] = {**merged.get("properties", {}), **item}
-                    elif key == "required" and isinstance(item, list):
-                        merged["required"] = list(
-                            dict.fromkeys([*merged.get("required", []), *item])
-                        )
-                    else:
-                        merged.setdefault(key, item)
-            schema = {**merged, **schema}
+                resolved_parts.append(resolved)
+            schema = _intersect(resolved_parts)
         return schema, refs
 
     def branches(self, value: Any) -> tuple[dict[str, Any], list[_Branch]]:
@@ -643,11 +821,87 @@ def _marker(branch: _Branch) -> str:
     return str(name) if name else "any" if types is None else "/".join(sorted(types))
 
 
+def _features(value: Any, at: str = "") -> Iterator[str]:
+    """A schema as a set of facts (``/properties/a/const=1``) for a similarity measure."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{at}/{key}"
+            yield from _features(item, f"{at}/{key}")
+    elif isinstance(value, list):
+        for item in value:
+            yield from _features(item, f"{at}[]")
+    else:
+        yield f"{at}={_canonical(value)}"
+
+
+Scorer = Callable[[list[_Branch], list[_Branch]], Callable[[int, int], float]]
+
+
+def _identical(olds: list[_Branch], news: list[_Branch]) -> Callable[[int, int], float]:
+    """1 for two members with the same schema (JSON numbers by value)."""
+    keys_old = [_canonical(b.schema) for b in olds]
+    keys_new = [_canonical(b.schema) for b in news]
+    return lambda i, j: float(keys_old[i] == keys_new[j])
+
+
+def _unique_label(olds: list[_Branch], news: list[_Branch]) -> Callable[[int, int], float]:
+    """1 for two members with the same class label that no other member has."""
+    labels_old, labels_new = [_label(b) for b in olds], [_label(b) for b in news]
+    count_old, count_new = Counter(labels_old), Counter(labels_new)
+
+    def score(i: int, j: int) -> float:
+        label = labels_old[i]
+        return float(label == labels_new[j] and count_old[label] == 1 == count_new[label])
+
+    return score
+
+
+def _alike(olds: list[_Branch], news: list[_Branch]) -> Callable[[int, int], float]:
+    """How much two members look alike: shared facts over all facts (Jaccard), $refs included."""
+
+    def facts(branch: _Branch) -> set[str]:
+        return {*_features(branch.schema), *(f"$ref {r}" for r in branch.refs[-1:])}
+
+    facts_old, facts_new = [facts(b) for b in olds], [facts(b) for b in news]
+
+    def score(i: int, j: int) -> float:
+        union = facts_old[i] | facts_new[j]
+        return len(facts_old[i] & facts_new[j]) / len(union) if union else 1.0
+
+    return score
+
+
+def _pair_best(
+    olds: list[_Branch], news: list[_Branch], scorer: Scorer
+) -> list[tuple[_Branch, _Branch]]:
+    """Greedily pair the best-scoring members (above 0; earlier positions win ties) and take
+    them out of ``olds`` and ``news``."""
+    score = scorer(olds, news)
+    ranked = sorted(
+        ((score(i, j), i, j) for i in range(len(olds)) for j in range(len(news))),
+        key=lambda row: (-row[0], row[1], row[2]),
+    )
+    taken_old: set[int] = set()
+    taken_new: set[int] = set()
+    found: list[tuple[int, int]] = []
+    for value, i, j in ranked:
+        if value > 0 and i not in taken_old and j not in taken_new:
+            taken_old.add(i)
+            taken_new.add(j)
+            found.append((i, j))
+    pairs = [(olds[i], news[j]) for i, j in sorted(found)]
+    olds[:] = [b for i, b in enumerate(olds) if i not in taken_old]
+    news[:] = [b for j, b in enumerate(news) if j not in taken_new]
+    return pairs
+
+
 def _match(
     old: list[_Branch], new: list[_Branch]
 ) -> tuple[list[tuple[_Branch, _Branch]], list[_Branch], list[_Branch]]:
-    """Pair union members by type family, then by class label; unpaired ones were removed or
-    added (a lone removed and a lone added non-null member are paired as a type change)."""
+    """Pair union members by type family; among several of a family, identical members first,
+    then members whose class label is unique on both sides, then the most alike, then by
+    position. Unpaired ones were removed or added (a lone removed and a lone added non-null
+    member are paired as a type change)."""
     pairs: list[tuple[_Branch, _Branch]] = []
     removed: list[_Branch] = []
     added: list[_Branch] = []
@@ -655,12 +909,9 @@ def _match(
     for family in families:
         olds = [b for b in old if _family(b) == family]
         news = [b for b in new if _family(b) == family]
-        for branch in list(olds):
-            twin = next((n for n in news if _label(n) == _label(branch)), None)
-            if twin is not None and (len(olds) > 1 or len(news) > 1):
-                pairs.append((branch, twin))
-                olds.remove(branch)
-                news.remove(twin)
+        if len(olds) > 1 or len(news) > 1:
+            for scorer in (_identical, _unique_label, _alike):
+                pairs.extend(_pair_best(olds, news, scorer))
         pairs.extend(zip(olds, news, strict=False))
         removed.extend(olds[len(news) :])
         added.extend(news[len(olds) :])
@@ -811,10 +1062,10 @@ class _Walker:
             else:
                 self.schema(before, after, f"{path}[]")
         for key in sorted((set(old) | set(new)) - WALKED):
-            if old.get(key, ABSENT) != new.get(key, ABSENT):
+            if not _same(old.get(key, ABSENT), new.get(key, ABSENT)):
                 self.unknown(key, old.get(key, ABSENT), new.get(key, ABSENT), path)
         ref_old, ref_new = old.get("$ref", ABSENT), new.get("$ref", ABSENT)
-        if ref_old != ref_new:  # only remote refs are left after resolving
+        if not _same(ref_old, ref_new):  # only remote refs are left after resolving
             self.unknown("$ref", ref_old, ref_new, path)
 
     def unknown(self, key: str, old: Any, new: Any, path: str) -> None:
@@ -855,7 +1106,7 @@ class _Walker:
 
     def values(self, old: dict[str, Any], new: dict[str, Any], path: str) -> None:
         if "const" in old and "const" in new:
-            if old["const"] != new["const"]:
+            if not _same(old["const"], new["const"]):
                 message = f"fixed value {_fmt(old['const'])} -> {_fmt(new['const'])}"
                 self.emit(path, "const-changed", "both", message, old["const"], new["const"])
             return
@@ -1043,7 +1294,7 @@ class _Walker:
                 "additionalProperties -> false: no properties beyond the named ones",
             )
             self.emit(path, "additional-properties-closed", "narrow", message, before, False)
-        elif before is not False and before != after:
+        elif before is not False and not _same(before, after):
             self.schema(before, after, f"{path}.*")
 
     # -- annotations ---------------------------------------------------------------------------
@@ -1051,7 +1302,7 @@ class _Walker:
     def annotations(self, old: Mapping[str, Any], new: Mapping[str, Any], path: str) -> None:
         for key in sorted(set(old) | set(new)):
             before, after = old.get(key, ABSENT), new.get(key, ABSENT)
-            if before == after:
+            if _same(before, after):
                 continue
             if key == "default":
                 self.default(before, after, path)
@@ -1091,8 +1342,27 @@ def _show(value: Any) -> str:
     return "unset" if value is ABSENT else _fmt(value)
 
 
+def _by_value(value: Any) -> Any:
+    """A JSON value with its numbers compared by value (1 and 1.0 alike; true stays a boolean)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _by_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_by_value(item) for item in value]
+    return value
+
+
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
+    """One spelling per JSON value: keys sorted, numbers by value."""
+    return json.dumps(_by_value(value), sort_keys=True)
+
+
+def _same(before: Any, after: Any) -> bool:
+    """JSON equality: unlike ``==``, ``true`` is not ``1`` (and ``[true]`` not ``[1]``)."""
+    if before is ABSENT or after is ABSENT:
+        return before is after
+    return _canonical(before) == _canonical(after)
 
 
 def _allowed(schema: Mapping[str, Any]) -> list[Any] | None:
@@ -1252,7 +1522,26 @@ class _ToolDiff:
             )
             path = "stateMachine.definitionSha256"
             self.emit(path, "definition-changed", NON_BREAKING, message, sha_old, sha_new)
-        self.unknown("stateMachine.", old, new, {"name", "arn", "type", "definitionSha256"})
+        wait_old, wait_new = old.get("maxWaitSeconds"), new.get("maxWaitSeconds")
+        if "maxWaitSeconds" in old and wait_old != wait_new:
+            message = (
+                f"waits up to {_fmt(wait_new)} s (was {_fmt(wait_old)} s) before returning "
+                "RUNNING: a client's own timeout may need to follow"
+            )
+            path = "stateMachine.maxWaitSeconds"
+            self.emit(path, "wait-changed", NON_BREAKING, message, wait_old, wait_new)
+        stop_old, stop_new = old.get("stopOnCancel"), new.get("stopOnCancel")
+        if "stopOnCancel" in old and stop_old != stop_new:
+            message = (
+                "a cancelled call now stops the execution"
+                if stop_new
+                else "a cancelled call now leaves the execution running"
+            )
+            path = "stateMachine.stopOnCancel"
+            self.emit(path, "cancel-behaviour-changed", NON_BREAKING, message, stop_old, stop_new)
+        known = {"name", "arn", "type", "definitionSha256"}
+        known |= {key for key in ("maxWaitSeconds", "stopOnCancel") if key in old}
+        self.unknown("stateMachine.", old, new, known)
 
     def source(self, key: str, old: Any, new: Any) -> None:
         if old == new:

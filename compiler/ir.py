@@ -318,6 +318,23 @@ def _title(machine: MachineSource, override: WorkflowSettings, name: str) -> str
     return override.title or tagged or title(name)
 
 
+def _check_overrides(machine: MachineSource, override: WorkflowSettings) -> None:
+    where = f"workflows.{machine.name}"
+    if override.stop_on_cancel and machine.type == "EXPRESS":
+        raise CompileError(
+            f"{where}.stop-on-cancel: {machine.name!r} is an EXPRESS workflow, which Step "
+            "Functions cannot stop once started synchronously"
+        )
+    if override.output_schema_version and machine.output_schema is None:
+        raise CompileError(
+            f"{where}.output-schema-version: {machine.name!r} has no output schema tag to pin"
+        )
+    if override.schema_version and machine.schema is None:
+        raise CompileError(
+            f"{where}.schema-version: {machine.name!r} has no input schema tag to pin"
+        )
+
+
 def _check_idempotency_argument(machine: MachineSource, model: GeneratedModel | None) -> None:
     if machine.type == "STANDARD" and model and IDEMPOTENCY_ARGUMENT in model.properties:
         raise CompileError(
@@ -376,6 +393,7 @@ def build(settings: Settings, machines: list[MachineSource]) -> tuple[Package, l
         output = model_of(machine.output_schema, "output")
         override = settings.workflows.get(machine.name, WorkflowSettings())
         try:
+            _check_overrides(machine, override)
             tool_input = _input(machine, model, module, override)
             _check_idempotency_argument(machine, model)
             hints = _hints(machine, override)

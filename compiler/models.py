@@ -150,6 +150,27 @@ def closed_objects(node: Any) -> Any:
     return copy
 
 
+def kept_keywords(node: Any, *, names: bool = False) -> Any:
+    """A copy in which the keywords the generator would drop (``uniqueItems``: pydantic has no
+    such list constraint) are spelt as vendor keys it copies into ``json_schema_extra``, so the
+    published schema keeps them and the server enforces them (see the runtime's validation).
+    ``names``: ``node`` maps names to schemas (``properties``, ``$defs`` …), not a schema."""
+    if isinstance(node, list):
+        return [kept_keywords(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        (f"x-{key}" if key in KEPT_KEYWORDS and not names else key): kept_keywords(
+            value, names=not names and key in NAME_MAPS
+        )
+        for key, value in node.items()
+    }
+
+
+NAME_MAPS = frozenset({"properties", "patternProperties", "definitions", "$defs", "schemas"})
+KEPT_KEYWORDS = frozenset({"uniqueItems"})
+
+
 def _class_names(source: str) -> set[str]:
     return {node.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ClassDef)}
 
@@ -193,6 +214,7 @@ def generate_model(schema: SchemaSource, role: Role = "input") -> GeneratedModel
         "custom_file_header": header,
         "formatters": [Formatter.BUILTIN],
         "builtin_format_line_length": 100,
+        "field_extra_keys_without_x_prefix": {f"x-{key}" for key in KEPT_KEYWORDS},
     }
     event: EventInfo | None = None
     if schema.type == "OpenApi3":
@@ -216,7 +238,8 @@ def generate_model(schema: SchemaSource, role: Role = "input") -> GeneratedModel
             hint="MCP tool arguments are always an object; wrap the value in an object property",
         )
     content = json.dumps(
-        closed_objects(document) if role == "input" else document, ensure_ascii=False
+        kept_keywords(closed_objects(document) if role == "input" else document),
+        ensure_ascii=False,
     )
     try:
         with warnings.catch_warnings(), tempfile.TemporaryDirectory() as isolated:

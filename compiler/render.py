@@ -92,16 +92,19 @@ def hints_expression(tool: Tool) -> str:
 
 
 def hints_summary(tool: Tool) -> str:
+    """The annotations in words, for the package README."""
     h = tool.hints
     words = [
-        "read-only" if h.read_only else "changes things",
-        "destructive" if h.destructive else "not destructive",
+        "read-only" if h.read_only else "may modify data",
+        "may be destructive" if h.destructive else "not destructive",
         "idempotent" if h.idempotent else "not idempotent",
-        "open world" if h.open_world else "closed world",
+        "reaches outside systems" if h.open_world else "closed world",
     ]
     if tool.workflow_type == "STANDARD":
         words.append(
-            "stops the execution on cancel" if tool.stop_on_cancel else "runs on when cancelled"
+            "stops the execution if the call is cancelled"
+            if tool.stop_on_cancel
+            else "the execution keeps running if the call is cancelled"
         )
     return ", ".join(words)
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +30,23 @@ MANIFEST = "surface.json"
 FORMAT = 1
 LISTED_KEYS = ("title", "description", "annotations", "inputSchema", "outputSchema")
 
-# Runs in a child interpreter with the rendered package on sys.path.
+# Runs in a child interpreter with the package on sys.path: what it serves, and how each
+# workflow tool runs (the Workflow constants in tools.py).
 _LISTING_SCRIPT = """
 import importlib, json, sys
 tools = importlib.import_module(sys.argv[1] + ".tools")
 runtime = importlib.import_module(sys.argv[1] + "._runtime")
-json.dump(runtime.tools_list(tools.TOOLS), sys.stdout)
+def runs(w):
+    standard = w.type == "STANDARD"
+    return {"arn": w.arn, "type": w.type, "stopOnCancel": w.stop_on_cancel,
+            "maxWaitSeconds": w.max_wait_seconds if standard else None}
+workflows = {t.name: runs(t.workflow) for t in tools.TOOLS}
+json.dump({"tools": runtime.tools_list(tools.TOOLS), "workflows": workflows}, sys.stdout)
 """
+RUN_KEYS = ("arn", "type", "maxWaitSeconds", "stopOnCancel")
 
 
-def served_listing(files: Mapping[str, str], package: str) -> list[dict[str, Any]]:
+def served_listing(files: Mapping[str, str], package: str) -> Served:
     """``tools/list`` of the package made of ``files``, from the package itself."""
     with tempfile.TemporaryDirectory(prefix="sfn-mcp-surface-") as scratch:
         root = Path(scratch) / package
@@ -49,7 +57,17 @@ def served_listing(files: Mapping[str, str], package: str) -> list[dict[str, Any
         return _listing_of(Path(scratch), package)
 
 
-def _listing_of(folder: Path, package: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Served:
+    tools: list[dict[str, Any]]  # what tools/list answers
+    workflows: dict[str, dict[str, Any]]  # per workflow tool: RUN_KEYS
+
+
+class PackageImportError(CompileError):
+    """The package does not import (for a committed one: edited by hand, or half-written)."""
+
+
+def _listing_of(folder: Path, package: str) -> Served:
     env = {**os.environ, "PYTHONPATH": str(folder), "PYTHONDONTWRITEBYTECODE": "1"}
     result = subprocess.run(
         [sys.executable, "-c", _LISTING_SCRIPT, package],
@@ -62,15 +80,12 @@ def _listing_of(folder: Path, package: str) -> list[dict[str, Any]]:
     )
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CompileError(
-            f"internal error: the generated package {package!r} does not import: {last}",
-            hint="rerun with SFN_MCP_DEBUG=1 and report it with the schema that produced it",
-        )
-    listing: list[dict[str, Any]] = json.loads(result.stdout)
-    return listing
+        raise PackageImportError(f"the package {package!r} does not import: {last}")
+    data = json.loads(result.stdout)
+    return Served(tools=data["tools"], workflows=data["workflows"])
 
 
-def committed_listing(package_dir: Path) -> list[dict[str, Any]]:
+def committed_listing(package_dir: Path) -> Served:
     """``tools/list`` of a package on disk (for the offline check)."""
     return _listing_of(package_dir.parent, package_dir.name)
 
@@ -79,12 +94,11 @@ def _source(schema: SchemaSource | None) -> dict[str, str] | None:
     return {"arn": schema.ref.arn, "version": schema.version} if schema else None
 
 
-def _entry(listed: Mapping[str, Any], tool: Tool | None) -> dict[str, Any]:
+def _entry(listed: Mapping[str, Any], tool: Tool | None, runs: Mapping[str, Any]) -> dict[str, Any]:
     machine = (
         {
             "name": tool.machine_name,
-            "arn": tool.machine_arn,
-            "type": tool.workflow_type,
+            **{key: runs.get(key) for key in RUN_KEYS},
             "definitionSha256": tool.definition_sha256,
         }
         if tool
@@ -105,15 +119,21 @@ def _entry(listed: Mapping[str, Any], tool: Tool | None) -> dict[str, Any]:
 
 def manifest(package: Package, files: Mapping[str, str]) -> str:
     """The text of ``surface.json`` for a rendered package."""
-    listing = served_listing(files, package.name)
+    try:
+        served = served_listing(files, package.name)
+    except PackageImportError as exc:
+        raise CompileError(
+            f"internal error: {exc}",
+            hint="rerun with SFN_MCP_DEBUG=1 and report it with the schema that produced it",
+        ) from exc
     by_name = {tool.name: tool for tool in package.tools}
     document = {
         "surfaceFormat": FORMAT,
         "server": package.server_name,
         "package": package.name,
         "tools": [
-            _entry(listed, by_name.get(listed["name"]))
-            for listed in sorted(listing, key=lambda t: str(t["name"]))
+            _entry(listed, by_name.get(listed["name"]), served.workflows.get(listed["name"], {}))
+            for listed in sorted(served.tools, key=lambda t: str(t["name"]))
         ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -71,7 +71,7 @@ def test_check_fails_on_a_changed_schema_and_passes_after_generate(
     generate(env, out, *SELECT)
     fresh = sfn_mcp(env, "check", *SELECT, "-o", str(out))
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
-    assert "is up to date (1 tool(s))" in fresh.stdout
+    assert "is up to date (1 workflow tool(s))" in fresh.stdout
 
     narrowed = json.loads(json.dumps(REFUND))
     narrowed["required"].append("note")  # a required field added
@@ -122,7 +122,7 @@ def test_offline_check_catches_hand_edits_without_aws(
     no_aws |= {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # any AWS call would fail
     clean = sfn_mcp(no_aws, "check", "--offline", *SELECT, "-o", str(out))
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "the code matches its surface.json (2 tool(s))" in clean.stdout
+    assert "the code matches its surface.json (1 workflow tool(s))" in clean.stdout
 
     tools = out / "refund_tools" / "tools.py"
     tools.write_text(tools.read_text().replace("destructive=True", "destructive=False"))
@@ -132,3 +132,13 @@ def test_offline_check_catches_hand_edits_without_aws(
     assert edited.returncode == 1, edited.stdout + edited.stderr
     assert "refund:" in edited.stdout and "destructiveHint" in edited.stdout
     assert "_runtime.py is not this sfn-mcp's runtime" in edited.stdout
+
+    tools.write_text(tools.read_text().replace("max_wait_seconds=50.0", "max_wait_seconds=5000.0"))
+    waits = sfn_mcp(no_aws, "check", "--offline", *SELECT, "-o", str(out))
+    assert waits.returncode == 1
+    assert "refund: tools.py says maxWaitSeconds 5000.0, surface.json says 50.0" in waits.stdout
+
+    tools.write_text("import not_a_module\n" + tools.read_text())
+    broken = sfn_mcp(no_aws, "check", "--offline", *SELECT, "-o", str(out))
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert "does not import" in broken.stdout and "internal error" not in broken.stderr

@@ -160,6 +160,8 @@ def machine(name: str, kind: str = "STANDARD") -> dict[str, Any]:
         "name": f"ai-workflows-{name}",
         "arn": ARN + name,
         "type": kind,
+        "maxWaitSeconds": 50.0 if kind == "STANDARD" else None,
+        "stopOnCancel": False,
         "definitionSha256": "a" * 64,
     }
 
@@ -341,6 +343,15 @@ ANY_JSON = {
     "anyOf": [{"type": t} for t in ("object", "array", "string", "number", "boolean", "null")],
     "default": None,
 }
+# Two members that only their properties tell apart (no title, no $ref).
+UNTITLED_OBJECTS = [
+    {"properties": {"a": {"const": 1}}, "type": "object"},
+    {"properties": {"b": {"const": 2}}, "type": "object"},
+]
+UNTITLED_VARIANTS = [
+    {"properties": {"kind": {"const": 1}}, "required": ["kind"], "type": "object"},
+    {"properties": {"kind": {"const": 2}, "extra": {"type": "string"}}, "type": "object"},
+]
 DAILY_ETL = {
     "name": "daily_etl",
     "title": "Daily etl",
@@ -395,6 +406,16 @@ CASES = [
         "definition-hash-only",
         put("order_processing/stateMachine/definitionSha256", "b" * 64),
         [(N, "definition-changed", "stateMachine.definitionSha256")],
+    ),
+    case(
+        "longer-wait",
+        put("order_processing/stateMachine/maxWaitSeconds", 300.0),
+        [(N, "wait-changed", "stateMachine.maxWaitSeconds")],
+    ),
+    case(
+        "stop-on-cancel-turned-on",
+        put("order_processing/stateMachine/stopOnCancel", True),
+        [(N, "cancel-behaviour-changed", "stateMachine.stopOnCancel")],
     ),
     case(
         "state-machine-arn",
@@ -801,6 +822,143 @@ CASES = [
         put("get_execution/outputSchema", None),
         [(B, "output-schema-removed", "output")],
     ),
+    # allOf parts are intersected, not the first part's keyword kept
+    case(
+        "allof-maximums-take-the-tightest",
+        put(f"{CONFIRMATION}/properties/x", {"maximum": 8, "type": "integer"}),
+        [(B, "constraint-relaxed", "output.output.x")],
+        old=put(
+            f"{CONFIRMATION}/properties/x",
+            {"allOf": [{"maximum": 10, "type": "integer"}, {"maximum": 5}]},
+        ),
+    ),
+    case(
+        "allof-minimums-and-lengths-take-the-tightest",
+        put(f"{EMAIL}/minLength", 3),
+        [(N, "constraint-relaxed", "input.customer.email")],
+        old=put(f"{EMAIL}/allOf", [{"minLength": 2}, {"minLength": 5}]),
+    ),
+    case(
+        "allof-properties-merged-recursively",
+        put(f"{CONFIRMATION}/properties/detail", {"properties": {"x": {"type": "integer"}}}),
+        [(B, "type-changed", "output.output.detail.x")],
+        old=put(
+            f"{CONFIRMATION}/properties/detail",
+            {
+                "allOf": [
+                    {"properties": {"x": {"type": "string"}}},
+                    {"properties": {"x": {"maxLength": 3}}},
+                ]
+            },
+        ),
+    ),
+    case(
+        "allof-required-united-properties-merged",
+        put(
+            f"{CONFIRMATION}/properties/detail",
+            {
+                "properties": {"a": {"maxLength": 3, "type": "string"}, "b": {"type": "string"}},
+                "required": ["a", "b"],
+                "type": "object",
+            },
+        ),
+        [],
+        old=put(
+            f"{CONFIRMATION}/properties/detail",
+            {
+                "allOf": [
+                    {"properties": {"a": {"type": "string"}}, "required": ["a"]},
+                    {"properties": {"a": {"maxLength": 3}, "b": {"type": "string"}}},
+                    {"required": ["b"], "type": "object"},
+                ]
+            },
+        ),
+    ),
+    case(
+        "allof-enums-intersected",
+        put(f"{CONFIRMATION}/properties/x", {"enum": ["b", "c", "d"], "type": "string"}),
+        [(B, "enum-value-added", "output.output.x")],
+        old=put(
+            f"{CONFIRMATION}/properties/x",
+            {"allOf": [{"enum": ["a", "b", "c"], "type": "string"}, {"enum": ["b", "c", "d"]}]},
+        ),
+    ),
+    case(
+        "allof-siblings-intersected-with-the-parts",
+        put(f"{DEFS}/Item/properties/quantity/maximum", 50),
+        [(N, "constraint-relaxed", "input.items[].quantity")],
+        old=put(f"{DEFS}/Item/properties/quantity/allOf", [{"maximum": 20}]),
+    ),
+    case(
+        "allof-closed-part-forbids-the-other-parts-fields",
+        put(
+            f"{ORDER_IN}/properties/note",
+            {
+                "additionalProperties": False,
+                "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+                "type": "object",
+            },
+        ),
+        # b could not be sent before (the first part allows only a): a "not" nobody classifies
+        [(B, "keyword-changed", "input.note.b")],
+        old=put(
+            f"{ORDER_IN}/properties/note",
+            {
+                "allOf": [
+                    {"additionalProperties": False, "properties": {"a": {"type": "string"}}},
+                    {"properties": {"b": {"type": "string"}}},
+                ],
+                "type": "object",
+            },
+        ),
+    ),
+    # unions of look-alike members and numbers compared by value
+    case(
+        "anyof-untitled-objects-reordered",
+        put(f"{CONFIRMATION}/properties/x", {"anyOf": UNTITLED_OBJECTS[::-1]}),
+        [],
+        old=put(f"{CONFIRMATION}/properties/x", {"anyOf": UNTITLED_OBJECTS}),
+    ),
+    case(
+        "anyof-untitled-variants-of-one-field-reordered",
+        put(f"{ORDER_IN}/properties/x", {"anyOf": UNTITLED_VARIANTS[::-1]}),
+        [],
+        old=put(f"{ORDER_IN}/properties/x", {"anyOf": UNTITLED_VARIANTS}),
+    ),
+    case(
+        "anyof-untitled-object-changed-and-reordered",
+        put(
+            f"{ORDER_IN}/properties/x",
+            {
+                "anyOf": [
+                    {"properties": {"b": {"const": 2}}, "type": "object"},
+                    {"properties": {"a": {"const": 1}, "c": {"type": "string"}}, "type": "object"},
+                ]
+            },
+        ),
+        [(N, "field-added", "input.x<object>.c")],
+        old=put(
+            f"{ORDER_IN}/properties/x",
+            {
+                "anyOf": [
+                    {"properties": {"a": {"const": 1}}, "type": "object"},
+                    {"properties": {"b": {"const": 2}}, "type": "object"},
+                ]
+            },
+        ),
+    ),
+    case(
+        "enum-numbers-compared-by-value",
+        put(f"{CONFIRMATION}/properties/itemCount/enum", [1.0, 2, 2.5]),
+        [],
+        old=put(f"{CONFIRMATION}/properties/itemCount/enum", [1, 2.0, 2.5]),
+    ),
+    case(
+        "const-true-is-not-one",
+        put(f"{ORDER_IN}/properties/flags", {"const": [1], "type": "array"}),
+        [(B, "const-changed", "input.flags")],
+        old=put(f"{ORDER_IN}/properties/flags", {"const": [True], "type": "array"}),
+    ),
     case(
         "status-tool-description",
         put("get_execution/description", "Status of an execution."),
@@ -890,8 +1048,12 @@ def test_a_package_directory_is_read_through_its_surface_json(tmp_path: Path) ->
     surface = load_surface(str(tmp_path / "pkg"), manifest_path=tmp_path / "x.json")
     assert sorted(surface.tools) == ["get_execution", "order_processing", "support_triage"]
     assert surface.label.endswith("surface.json")
+    # the output folder holding one package reads as that package
+    outer = load_surface(str(tmp_path), manifest_path=tmp_path / "x.json")
+    assert sorted(outer.tools) == sorted(surface.tools)
+    (tmp_path / "empty").mkdir()
     with pytest.raises(CompileError, match="without surface.json"):
-        load_surface(str(tmp_path), manifest_path=tmp_path / "x.json")
+        load_surface(str(tmp_path / "empty"), manifest_path=tmp_path / "x.json")
 
 
 def git(repo: Path, *args: str) -> str:

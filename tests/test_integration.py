@@ -172,6 +172,21 @@ async def test_invalid_arguments_are_rejected_before_any_execution(
     assert executions(local_aws, "ai-workflows-order-processing") == before
 
 
+async def test_unique_items_from_the_schema_are_published_and_enforced(
+    package_dir: Path, aws_env: dict[str, str], local_aws: Any
+) -> None:
+    before = executions(local_aws, "ai-workflows-daily-etl")
+    async with server(package_dir, aws_env) as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        result = await session.call_tool(
+            "daily_etl", {"runDate": "2026-11-20", "tables": ["orders", "orders"]}
+        )
+    assert tools["daily_etl"].input_schema["properties"]["tables"]["uniqueItems"] is True
+    assert result.is_error
+    assert "- tables: ['orders', 'orders'] has non-unique elements" in text(result)
+    assert executions(local_aws, "ai-workflows-daily-etl") == before
+
+
 async def test_the_failed_path_is_an_error_with_error_and_cause(
     package_dir: Path, aws_env: dict[str, str]
 ) -> None:

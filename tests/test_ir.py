@@ -145,3 +145,59 @@ def test_a_tool_name_override_resolves_a_collision() -> None:
         "quick_echo": "shop-quick-echo",
         "quick_echo_std": "shop-quick.echo",
     }
+
+
+def _tagged(name: str, tags: dict[str, str], kind: str = "STANDARD") -> ir.MachineSource:
+    return ir.MachineSource(**{**machine(name, kind=kind).__dict__, "tags": tags})
+
+
+def test_annotations_come_from_config_over_tags_over_defaults() -> None:
+    machines = [
+        _tagged("shop-report", {"mcp:read-only": "true", "mcp:title": "Sales report"}),
+        _tagged("shop-refund", {"mcp:destructive": "false", "mcp:idempotent": "TRUE"}),
+        _tagged("shop-plain", {}),
+    ]
+    settings = Settings(
+        prefix="shop-",
+        name="shop_tools",
+        workflows={"shop-refund": WorkflowSettings(destructive=True, title="Refund an order")},
+    )
+    package, _ = ir.build(settings, machines)
+    tools = {t.name: t for t in package.tools}
+    assert tools["report"].title == "Sales report"
+    assert tools["report"].hints == ir.Hints(read_only=True, destructive=False)
+    assert tools["refund"].title == "Refund an order"
+    assert tools["refund"].hints == ir.Hints(destructive=True, idempotent=True)
+    assert tools["plain"].hints == ir.Hints()  # cautious defaults
+    assert tools["plain"].title == "Plain"
+
+
+@pytest.mark.parametrize(
+    ("machine_source", "override", "message"),
+    [
+        (_tagged("shop-x", {"mcp:read-only": "maybe"}), WorkflowSettings(),
+         "tag mcp:read-only='maybe' must be true or false"),
+        (machine("shop-x", kind="EXPRESS"), WorkflowSettings(stop_on_cancel=True),
+         "is an EXPRESS workflow"),
+        (machine("shop-x"), WorkflowSettings(output_schema_version="2"),
+         "has no output schema tag to pin"),
+    ],
+    ids=["bad-tag", "express-stop-on-cancel", "pin-without-tag"],
+)  # fmt: skip
+def test_bad_overrides_and_tags_name_the_machine(
+    machine_source: ir.MachineSource, override: WorkflowSettings, message: str
+) -> None:
+    settings = Settings(prefix="shop-", name="t", workflows={"shop-x": override})
+    with pytest.raises(CompileError, match="shop-x") as raised:
+        ir.build(settings, [machine_source])
+    assert message in str(raised.value)
+
+
+def test_reserved_names_are_compile_errors() -> None:
+    with pytest.raises(CompileError, match="execution-status tool"):
+        ir.build(Settings(prefix="shop-", name="t"), [machine("shop-get-execution")])
+    taken = schema("T", {"type": "object", "title": "T",
+                         "properties": {"idempotency_key": {"type": "string"}}},
+                   kind="JSONSchemaDraft4")  # fmt: skip
+    with pytest.raises(CompileError, match="reserve for the idempotency key"):
+        ir.build(Settings(prefix="shop-", name="t"), [machine("shop-x", source=taken)])

@@ -179,5 +179,6 @@ def test_missing_dependencies_give_one_line_saying_what_to_install(tmp_path: Pat
     )  # fmt: skip
     assert result.returncode == 1
     assert "deps_pkg cannot start: No module named" in result.stderr
-    assert "pip install -r requirements.txt" in result.stderr
+    requirements = tmp_path / "deps_pkg" / "requirements.txt"
+    assert f"{sys.executable} -m pip install -r {requirements}" in result.stderr
     assert "Traceback" not in result.stderr

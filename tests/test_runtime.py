@@ -240,7 +240,7 @@ async def test_standard_returns_running_with_the_arn_after_the_bounded_wait(
     assert result.structured_content is not None
     assert result.structured_content["status"] == "RUNNING"
     assert result.structured_content["executionArn"] == "arn:exec:4"
-    assert "still running after 0.6 s" in text_of(result)
+    assert "RUNNING after 0.6 s; the execution goes on in AWS" in text_of(result)
 
 
 async def test_invalid_arguments_never_reach_aws(sfn: FakeSfn) -> None:
@@ -409,10 +409,13 @@ async def test_the_idempotency_key_is_the_execution_name_and_a_retry_reuses_it(
         started.append(body)
         return 200, {"executionArn": STANDARD_ARN + body["name"], "startDate": 0}
 
+    def describe(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if not started:
+            return 400, {"__type": "ExecutionDoesNotExist", "message": "no such execution"}
+        return described(body, "SUCCEEDED", input=started[0]["input"], output='{"ok": true}')
+
     sfn.routes["StartExecution"] = start
-    sfn.routes["DescribeExecution"] = lambda body: described(
-        body, "SUCCEEDED", input=started[0]["input"], output='{"ok": true}'
-    )
+    sfn.routes["DescribeExecution"] = describe
     async with Client(server_with(STANDARD)) as client:
         first = await client.call_tool("orders", {**GOOD, "idempotency_key": "order-1"})
         again = await client.call_tool("orders", {**GOOD, "idempotency_key": "order-1"})
@@ -428,7 +431,8 @@ async def test_the_idempotency_key_is_the_execution_name_and_a_retry_reuses_it(
     assert "'order-1' was already used for an execution of slow with other arguments" in text_of(
         other
     )
-    assert sfn.actions().count("StartExecution") == 3 and len(started) == 1
+    # looked up before starting: only the first call sent StartExecution
+    assert sfn.actions().count("StartExecution") == 1 and len(started) == 1
 
 
 async def test_a_bad_idempotency_key_is_refused_before_any_call(sfn: FakeSfn) -> None:
@@ -534,3 +538,92 @@ async def test_a_cancelled_call_stops_polling_and_stops_the_execution_if_configu
         assert len(stops) == 1 and stops[0]["error"] == "sfn-mcp.Cancelled"
     else:
         assert stops == []
+
+
+async def test_get_execution_takes_no_idempotency_key(sfn: FakeSfn) -> None:
+    async with Client(server_with(STANDARD)) as client:
+        status = next(t for t in (await client.list_tools()).tools if t.name == "get_execution")
+        result = await client.call_tool(
+            "get_execution", {"execution_arn": STANDARD_ARN + "x", "idempotency_key": "k"}
+        )
+    assert "idempotency_key" not in status.input_schema["properties"]
+    assert result.is_error and "idempotency_key: Extra inputs are not permitted" in text_of(result)
+    assert sfn.requests == []
+
+
+async def test_get_execution_of_a_missing_execution_does_not_claim_it_was_started(
+    sfn: FakeSfn,
+) -> None:
+    sfn.routes["DescribeExecution"] = lambda body: (
+        400,
+        {"__type": "ExecutionDoesNotExist", "message": "Execution Does Not Exist"},
+    )
+    async with Client(server_with(STANDARD)) as client:
+        result = await client.call_tool("get_execution", {"execution_arn": STANDARD_ARN + "nope"})
+    assert result.is_error and "ExecutionDoesNotExist" in text_of(result)
+    assert "was started" not in text_of(result)
+
+
+def test_same_input_compares_json_not_python_equality() -> None:
+    assert runtime._same_input('{"flag": 1}', {"flag": 1})
+    assert not runtime._same_input('{"flag": 1}', {"flag": True})
+    # only an envelope this server built ignores id and time
+    assert not runtime._same_input('{"id": "a", "x": 1}', {"id": "b", "x": 1})
+
+
+async def test_a_cancel_during_a_slow_start_still_stops_the_execution(sfn: FakeSfn) -> None:
+    import anyio
+
+    started: list[str] = []
+
+    def slow_start(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        time.sleep(1.0)
+        started.append(body["name"])
+        return 200, {"executionArn": STANDARD_ARN + body["name"], "startDate": 0}
+
+    def stop(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if not started:
+            return 400, {"__type": "ExecutionDoesNotExist", "message": "not yet"}
+        return 200, {"stopDate": 0}
+
+    sfn.routes["StartExecution"] = slow_start
+    sfn.routes["StopExecution"] = stop
+    workflow = Workflow("slow", ARN + "slow", "STANDARD", 60, stop_on_cancel=True)
+    async with Client(server_with(workflow)) as client:
+        with anyio.move_on_after(0.3):
+            await client.call_tool("orders", GOOD)
+        await anyio.sleep(2.5)
+    stops = [action for action in sfn.actions() if action == "StopExecution"]
+    assert started and len(stops) >= 2  # retried until the start had landed
+    assert sfn.requests[-1][0] == "StopExecution"
+
+
+async def test_progress_never_passes_its_total(sfn: FakeSfn) -> None:
+    sfn.routes["StartExecution"] = lambda body: (200, {"executionArn": "arn:y", "startDate": 0})
+    sfn.routes["DescribeExecution"] = lambda body: described(body, "RUNNING")
+    sfn.routes["GetExecutionHistory"] = lambda body: (200, {"events": []})
+    seen: list[tuple[float, float | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total))
+
+    async with Client(server_with(STANDARD), mode="legacy") as client:
+        await client.call_tool("orders", GOOD, progress_callback=on_progress)
+    assert seen and all(total is not None and p <= total for p, total in seen)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--port", "8123"], "--host, --port and --stateless need --transport http"),
+        (["--transport", "http", "--port", "99999"], "is not a port number from 1 to 65535"),
+        (["--transport", "http", "--port", "0"], "is not a port number from 1 to 65535"),
+    ],
+)
+def test_server_command_line_refuses_what_it_would_ignore(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        runtime.main(server_with(STANDARD), argv, prog="python -m test")
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err

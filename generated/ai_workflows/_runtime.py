@@ -1,8 +1,8 @@
 """Runtime shared by every MCP server that sfn-mcp generates.
 
-sfn-mcp copies this file unchanged into each generated package as ``_runtime.py``; it imports only
-the standard library, ``mcp``, ``pydantic`` and ``boto3``, so a generated server runs without the
-compiler installed. It:
+sfn-mcp copies this file unchanged into each generated package as ``_runtime.py``; it imports
+only the standard library, ``mcp``, ``pydantic``, ``jsonschema`` and ``boto3``, so a generated
+server runs without the compiler installed. It:
 
 * serves the tools over MCP with the low-level ``Server``, so each tool's ``inputSchema`` is the
   workflow input's own JSON Schema (no wrapper key), and validates arguments before any AWS call;
@@ -129,7 +129,7 @@ class ExecutionResult:
 
     @property
     def is_error(self) -> bool:
-        return self.status not in ("SUCCEEDED", "RUNNING")
+        return self.status not in ("SUCCEEDED", "RUNNING", "PENDING_REDRIVE")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -186,10 +186,14 @@ class Tool(Generic[ModelT]):
     run: Callable[..., Awaitable[ExecutionResult]]
     output_model: type[BaseModel] | None = None
     hints: Hints = Hints()
+    # STANDARD workflow tools take an idempotency key; EXPRESS ones and get_execution do not.
+    takes_idempotency_key: bool | None = None
     input_schema: dict[str, Any] = field(init=False, repr=False)
     output_schema: dict[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.takes_idempotency_key is None:
+            object.__setattr__(self, "takes_idempotency_key", self.workflow.type == "STANDARD")
         schema = self.input_model.model_json_schema(by_alias=True, schema_generator=_NoFieldTitles)
         if self.takes_idempotency_key:
             properties = schema.setdefault("properties", {})
@@ -198,10 +202,6 @@ class Tool(Generic[ModelT]):
             properties[IDEMPOTENCY_ARGUMENT] = IDEMPOTENCY_KEY_SCHEMA
         object.__setattr__(self, "input_schema", schema)
         object.__setattr__(self, "output_schema", result_schema(self.output_model))
-
-    @property
-    def takes_idempotency_key(self) -> bool:
-        return self.workflow.type == "STANDARD"
 
 
 IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
@@ -353,16 +353,16 @@ def _aws_error(action: str, workflow: Workflow, exc: Exception) -> WorkflowError
 
 
 AWS_THREADS = 100
-_AWS_THREADS: anyio.CapacityLimiter | None = None
+_LIMITERS: dict[str, anyio.CapacityLimiter] = {}
 
 
-def _aws_threads() -> anyio.CapacityLimiter:
-    """Worker threads for AWS calls, apart from anyio's default pool: the stdio transport uses
-    that one, and EXPRESS calls may hold a thread for minutes."""
-    global _AWS_THREADS
-    if _AWS_THREADS is None:
-        _AWS_THREADS = anyio.CapacityLimiter(AWS_THREADS)
-    return _AWS_THREADS
+def _aws_threads(purpose: Literal["control", "sync"]) -> anyio.CapacityLimiter:
+    """Worker threads for AWS calls, apart from anyio's default pool (the stdio transport uses
+    that one), and one pool per purpose: EXPRESS calls may hold a thread for minutes, and must
+    not keep STANDARD polls and get_execution waiting."""
+    if purpose not in _LIMITERS:
+        _LIMITERS[purpose] = anyio.CapacityLimiter(AWS_THREADS)
+    return _LIMITERS[purpose]
 
 
 def _invoke(region: str, purpose: Literal["control", "sync"], action: str, kwargs: Any) -> Any:
@@ -380,7 +380,7 @@ async def _call(
     try:
         # abandon_on_cancel: a cancelled call stops waiting at once; the thread finishes alone.
         result: dict[str, Any] = await anyio.to_thread.run_sync(
-            call, limiter=_aws_threads(), abandon_on_cancel=True
+            call, limiter=_aws_threads(purpose), abandon_on_cancel=True
         )
     except (BotoCoreError, ClientError) as exc:
         label = "".join(part.title() for part in action.split("_"))
@@ -398,27 +398,37 @@ def max_wait_seconds(workflow: Workflow, env: Mapping[str, str] = os.environ) ->
             value = float(raw)
         except ValueError:
             value = -1.0
-        if 0 <= value < float("inf"):
+        if 0 <= value <= MAX_WAIT_SECONDS:
             return value
-        logger.warning("ignoring SFN_MCP_MAX_WAIT_SECONDS=%r: not a number of seconds >= 0", raw)
+        logger.warning(
+            "ignoring SFN_MCP_MAX_WAIT_SECONDS=%r: not a number of seconds from 0 to %g",
+            raw,
+            MAX_WAIT_SECONDS,
+        )
     return workflow.max_wait_seconds
+
+
+class EventEnvelope(dict[str, Any]):
+    """An EventBridge event built by this server (its ``id`` and ``time`` are made per call)."""
 
 
 def event_envelope(
     detail: BaseModel, *, workflow: Workflow, source: str, detail_type: str
 ) -> dict[str, Any]:
     """The EventBridge event a rule would deliver to the workflow, around ``detail``."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": detail_type,
-        "source": source,
-        "account": workflow.account,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": workflow.region,
-        "resources": [],
-        "detail": workflow_input(detail),
-    }
+    return EventEnvelope(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": source,
+            "account": workflow.account,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": workflow.region,
+            "resources": [],
+            "detail": workflow_input(detail),
+        }
+    )
 
 
 def workflow_input(model: BaseModel) -> Any:
@@ -442,18 +452,23 @@ async def _report(progress: float, total: float | None, message: str) -> None:
         logger.debug("progress notification not sent", exc_info=True)
 
 
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _same_input(existing: Any, payload: Any) -> bool:
-    """Whether an execution found under the idempotency key was started with this input. An
-    EventBridge envelope's ``id`` and ``time`` are made per call, so they are not compared."""
+    """Whether an execution found under the idempotency key was started with this input, as
+    JSON (so 1 and true differ). The ``id`` and ``time`` of an event this server built are made
+    per call, so they are not compared."""
     try:
         found = json.loads(existing) if isinstance(existing, str) else existing
     except ValueError:
         return False
-    if isinstance(found, dict) and isinstance(payload, dict) and "detail-type" in payload:
+    if isinstance(payload, EventEnvelope) and isinstance(found, dict):
         volatile = ("id", "time")
         found = {k: v for k, v in found.items() if k not in volatile}
         payload = {k: v for k, v in payload.items() if k not in volatile}
-    return bool(found == payload)
+    return _canonical(found) == _canonical(payload)
 
 
 async def run_workflow(
@@ -492,11 +507,17 @@ async def run_workflow(
     name = idempotency_key or str(uuid.uuid4())
     execution_arn = workflow.execution_arn(name)
     limit = max_wait_seconds(workflow)
+    reused = False
     try:
-        execution_arn, reused = await _start(workflow, execution_arn, name, text, payload)
+        # Looked up first: on AWS, a start with the name and input of a RUNNING execution
+        # succeeds and would not say that it started nothing.
+        if idempotency_key is not None:
+            reused = await _existing(workflow, execution_arn, name, payload)
+        if not reused:
+            execution_arn, reused = await _start(workflow, execution_arn, name, text, payload)
         result = await _wait(workflow, execution_arn, limit)
     except anyio.get_cancelled_exc_class():
-        await _on_cancel(workflow, execution_arn)
+        await _on_cancel(workflow, execution_arn, started_here=not reused)
         raise
     if reused:
         note = (
@@ -508,21 +529,16 @@ async def run_workflow(
     return result
 
 
-async def _start(
-    workflow: Workflow, execution_arn: str, name: str, text: str, payload: Any
-) -> tuple[str, bool]:
-    """StartExecution: the execution's ARN, and whether it existed already (same name and
-    input). ``execution_arn`` is where an execution of this name is looked up."""
+async def _existing(workflow: Workflow, execution_arn: str, name: str, payload: Any) -> bool:
+    """Whether an execution of this name exists with this input; another input is an error."""
     try:
-        started = await _call(
-            workflow, "control", "start_execution",
-            stateMachineArn=workflow.arn, name=name, input=text,
-        )  # fmt: skip
-        return str(started.get("executionArn") or execution_arn), False
+        existing = await _call(
+            workflow, "control", "describe_execution", executionArn=execution_arn
+        )
     except WorkflowError as exc:
-        if exc.code != "ExecutionAlreadyExists":
-            raise
-    existing = await _call(workflow, "control", "describe_execution", executionArn=execution_arn)
+        if exc.code == "ExecutionDoesNotExist":
+            return False
+        raise
     if not _same_input(existing.get("input"), payload):
         raise WorkflowError(
             f"the {IDEMPOTENCY_ARGUMENT} {name!r} was already used for an execution of "
@@ -531,23 +547,50 @@ async def _start(
             "request, or the same arguments to get that execution's result",
             "ExecutionAlreadyExists",
         )
+    return True
+
+
+async def _start(
+    workflow: Workflow, execution_arn: str, name: str, text: str, payload: Any
+) -> tuple[str, bool]:
+    """StartExecution: the execution's ARN, and whether it existed already (same name and
+    input: a concurrent call with the same key, or botocore's retry of a start that worked)."""
+    try:
+        started = await _call(
+            workflow, "control", "start_execution",
+            stateMachineArn=workflow.arn, name=name, input=text,
+        )  # fmt: skip
+        return str(started.get("executionArn") or execution_arn), False
+    except WorkflowError as exc:
+        if exc.code != "ExecutionAlreadyExists" or not await _existing(
+            workflow, execution_arn, name, payload
+        ):
+            raise
     return execution_arn, True
 
 
-async def _on_cancel(workflow: Workflow, execution_arn: str) -> None:
-    """The client cancelled the call: polling has stopped; stop the execution if configured."""
-    if not workflow.stop_on_cancel:
+async def _on_cancel(workflow: Workflow, execution_arn: str, *, started_here: bool) -> None:
+    """The client cancelled the call: polling has stopped. Stop the execution if the workflow
+    says so and this call started it (a retry must not stop the first call's execution)."""
+    if not (workflow.stop_on_cancel and started_here):
         logger.info("call cancelled; %s keeps running in AWS", execution_arn)
         return
     with anyio.move_on_after(STOP_TIMEOUT_SECONDS, shield=True):
-        try:
-            await _call(
-                workflow, "control", "stop_execution", executionArn=execution_arn,
-                error="sfn-mcp.Cancelled", cause="The MCP client cancelled the tool call.",
-            )  # fmt: skip
-            logger.info("call cancelled; stopped %s", execution_arn)
-        except WorkflowError as exc:
-            logger.warning("call cancelled; could not stop %s: %s", execution_arn, exc)
+        while True:
+            try:
+                await _call(
+                    workflow, "control", "stop_execution", executionArn=execution_arn,
+                    error="sfn-mcp.Cancelled", cause="The MCP client cancelled the tool call.",
+                )  # fmt: skip
+                logger.info("call cancelled; stopped %s", execution_arn)
+                return
+            except WorkflowError as exc:
+                if exc.code != "ExecutionDoesNotExist":
+                    logger.warning("call cancelled; could not stop %s: %s", execution_arn, exc)
+                    return
+            # Cancelled while StartExecution was in flight: the start may still land.
+            await anyio.sleep(0.5)
+    logger.warning("call cancelled; %s did not appear to be stopped", execution_arn)
 
 
 async def _current_state(workflow: Workflow, execution_arn: str) -> str | None:
@@ -567,9 +610,13 @@ async def _current_state(workflow: Workflow, execution_arn: str) -> str | None:
     return None
 
 
-async def _wait(workflow: Workflow, execution_arn: str, limit: float) -> ExecutionResult:
-    started = time.monotonic()
-    deadline = started + limit
+async def _wait(
+    workflow: Workflow, execution_arn: str, limit: float, *, started: bool = True
+) -> ExecutionResult:
+    """Poll until the execution ends or ``limit`` seconds pass. ``started``: this call started
+    it (so a failed poll says it may still be running), rather than following one up."""
+    begun = time.monotonic()
+    deadline = begun + limit
     delay = FIRST_POLL_SECONDS
     reported = -1.0
     while True:
@@ -579,30 +626,34 @@ async def _wait(workflow: Workflow, execution_arn: str, limit: float) -> Executi
                 workflow, "control", "describe_execution", executionArn=execution_arn
             )
         except WorkflowError as exc:
+            if not started:
+                raise
             raise WorkflowError(
                 f"{exc}\nThe execution was started and may still be running: {execution_arn}. "
                 f"Check it with {STATUS_TOOL} before starting the workflow again.",
                 exc.code,
             ) from exc
-        status = described.get("status")
+        status = str(described.get("status"))
         if status in TERMINAL:
             return _result(described)
         remaining = deadline - time.monotonic()
-        if PROGRESS.get() is not None:
+        if PROGRESS.get() is not None and limit > 0:
             state = await _current_state(workflow, execution_arn)
-            elapsed = round(time.monotonic() - started, 3)
-            if elapsed > reported:  # progress must increase
+            # progress must increase and stay within the total
+            elapsed = round(min(time.monotonic() - begun, limit), 3)
+            if elapsed > reported:
                 reported = elapsed
                 where = f" in state {state}" if state else ""
                 await _report(
                     elapsed, limit, f"{workflow.name}: {status}{where} after {elapsed:.1f} s"
                 )
         if remaining <= 0:
+            waited = f"after {limit:g} s" if limit > 0 else "now"
             return ExecutionResult(
-                status="RUNNING",
+                status=status if status in STATUSES else "RUNNING",
                 execution_arn=execution_arn,
                 start_date=_iso(described.get("startDate")),
-                message=f"still running after {limit:g} s; the execution goes on in AWS. "
+                message=f"{status} {waited}; the execution goes on in AWS. "
                 f"Follow it up with {STATUS_TOOL} and the execution ARN.",
             )
         await anyio.sleep(min(delay, remaining))
@@ -630,7 +681,8 @@ async def execution_status(
             f"{owner.name} is an EXPRESS workflow: its tool returns the result in the call itself, "
             "and Step Functions keeps no status to read back"
         )
-    return await _wait(owner, execution_arn.strip(), min(wait_seconds, max_wait_seconds(owner)))
+    limit = min(wait_seconds, max_wait_seconds(owner))
+    return await _wait(owner, execution_arn.strip(), limit, started=False)
 
 
 def _result(response: Mapping[str, Any]) -> ExecutionResult:
@@ -703,9 +755,14 @@ def tool_result(
 MAX_REPORTED_ERRORS = 20
 
 
+def _invalid(tool: Tool[Any]) -> str:
+    started = "" if tool.name == STATUS_TOOL else "; nothing was started"
+    return f"Invalid arguments for {tool.name}{started}:"
+
+
 def validation_message(tool: Tool[Any], exc: ValidationError) -> str:
     errors = exc.errors(include_url=False)
-    lines = [f"Invalid arguments for {tool.name}; nothing was started:"]
+    lines = [_invalid(tool)]
     for error in errors[:MAX_REPORTED_ERRORS]:
         where = ".".join(str(part) for part in error["loc"]) or "(arguments)"
         lines.append(f"- {where}: {error['msg']}")
@@ -758,12 +815,13 @@ def status_tool(tools: tuple[Tool[Any], ...]) -> Tool[ExecutionQuery]:
     return Tool(
         name=STATUS_TOOL,
         title="Get execution",
-        description="Status, output or error of an execution that a tool of this server started "
-        f"(STANDARD workflows: {names}), e.g. one that returned status RUNNING. Only executions "
-        "of this server's own workflows are read.",
+        description="Status, output or error of an execution of this server's STANDARD workflows "
+        f"({names}), e.g. one that a tool returned with status RUNNING. It reads any execution "
+        "of those state machines, whoever started it, and refuses every other ARN.",
         workflow=Workflow(name=STATUS_TOOL, arn="", type="STANDARD"),
         input_model=ExecutionQuery,
         run=run,
+        takes_idempotency_key=False,
         hints=Hints(read_only=True, destructive=False, idempotent=True, open_world=False),
     )
 
@@ -780,17 +838,38 @@ def _listed(tool: Tool[Any]) -> McpTool:
 
 
 def _validate(tool: Tool[Any], arguments: dict[str, Any]) -> BaseModel | str:
-    """The input model, or the message that says which arguments are wrong."""
+    """The input model, or the message that says which arguments are wrong. The model checks
+    first; then the published schema, for what pydantic does not enforce (``uniqueItems``)."""
     model: type[BaseModel] = tool.input_model
     try:
-        return model.model_validate(arguments)
+        validated = model.model_validate(arguments)
     except ValidationError as exc:
         decoded = _decode_json_strings(arguments, exc)
         try:
-            return model.model_validate(decoded)
+            validated = model.model_validate(decoded)
         except ValidationError as retry:
             # report against what the decoding made of the arguments, if it changed anything
             return validation_message(tool, retry if decoded != arguments else exc)
+        arguments = decoded
+    problems = _schema_problems(tool, arguments)
+    if problems:
+        return "\n".join([_invalid(tool), *problems[:MAX_REPORTED_ERRORS]])
+    return validated
+
+
+_VALIDATORS: dict[str, Any] = {}
+
+
+def _schema_problems(tool: Tool[Any], arguments: dict[str, Any]) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    validator = _VALIDATORS.get(tool.name)
+    if validator is None:
+        validator = _VALIDATORS[tool.name] = Draft202012Validator(tool.input_schema)
+    return [
+        f"- {'.'.join(str(p) for p in error.absolute_path) or '(arguments)'}: {error.message}"
+        for error in sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
+    ]
 
 
 def served_tools(tools: tuple[Tool[Any], ...]) -> tuple[Tool[Any], ...]:
@@ -870,19 +949,34 @@ def build_server(
     )
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535")
+    return int(text)
+
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None = None) -> None:
     """Command line of a generated server: stdio by default, or streamable HTTP."""
     parser = argparse.ArgumentParser(prog=prog, description=f"MCP server {server.name}")
-    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="HTTP only (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="HTTP only (default 8000)")
+    parser.add_argument(
+        "--transport",
+        choices=("stdio", "http"),
+        default="stdio",
+        help="stdio (default) for desktop clients, or http for streamable HTTP at /mcp",
+    )
+    parser.add_argument("--host", help="HTTP only (default 127.0.0.1)")
+    parser.add_argument("--port", type=_port, help="HTTP only (default 8000)")
     parser.add_argument(
         "--stateless", action="store_true", help="HTTP only: no session state between requests"
     )
     args = parser.parse_args(argv)
+    if args.transport != "http" and (args.host or args.port or args.stateless):
+        parser.error("--host, --port and --stateless need --transport http")
+    args.host = args.host or "127.0.0.1"
+    args.port = args.port or 8000
     level = os.environ.get("SFN_MCP_LOG_LEVEL", "WARNING").upper()
     known_level = level in logging.getLevelNamesMapping()
     logging.basicConfig(

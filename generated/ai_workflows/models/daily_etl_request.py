@@ -29,6 +29,7 @@ class DailyEtlRequest(BaseModel):
         list[Literal["orders", "customers", "inventory"]],
         Field(
             description="Source tables to process; each one is transformed in parallel.",
+            json_schema_extra={"uniqueItems": True},
             min_length=1,
         ),
     ]

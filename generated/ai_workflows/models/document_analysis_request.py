@@ -34,7 +34,10 @@ class DocumentAnalysisRequest(BaseModel):
     ]
     analyses: Annotated[
         list[Literal["wordCount", "keywords", "sentiment", "readingTime"]],
-        Field(description="Analyses to run; all of them when omitted."),
+        Field(
+            description="Analyses to run; all of them when omitted.",
+            json_schema_extra={"uniqueItems": True},
+        ),
     ] = ["wordCount", "keywords", "sentiment", "readingTime"]
     max_keywords: Annotated[
         int,
