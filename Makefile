@@ -64,8 +64,10 @@ $(NODE_PREFIX)/.installed-$(INSPECTOR_VERSION):
 
 inspector: $(NODE_PREFIX)/.installed-$(INSPECTOR_VERSION)
 
+# Other ports: make aws-local AWS_LOCAL_ARGS="--sfn-port 0 --schemas-port 0" (0 = any free one).
+AWS_LOCAL_ARGS ?=
 aws-local: venv
-	$(PY) -m localaws start --state-dir $(STATE)
+	$(PY) -m localaws start --state-dir $(STATE) $(AWS_LOCAL_ARGS)
 
 aws-local-stop:
 	@if [ -x $(PY) ]; then $(PY) -m localaws stop --state-dir $(STATE); fi

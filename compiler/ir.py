@@ -315,7 +315,7 @@ def _hints(machine: MachineSource, override: WorkflowSettings) -> Hints:
 
 def _title(machine: MachineSource, override: WorkflowSettings, name: str) -> str:
     tagged = machine.tags.get(TITLE_TAG, "").strip()
-    return override.title or tagged or title(name)
+    return override.title or tagged or title(name, machine.comment)
 
 
 def _check_overrides(machine: MachineSource, override: WorkflowSettings) -> None:

@@ -57,10 +57,16 @@ def tool_name(machine_name: str, prefix: str) -> str:
     return name
 
 
-def title(tool: str) -> str:
-    """A human title from a tool name: ``order_processing`` → ``Order processing``."""
-    words = tool.replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
+def title(tool: str, text: str = "") -> str:
+    """A human title from a tool name: ``order_processing`` → ``Order processing``. When ``text``
+    (the definition's Comment) starts with the same words, its spelling wins: ``daily_etl`` with
+    "Daily ETL: for one business date…" → ``Daily ETL``."""
+    words = tool.replace("_", " ").split()
+    found = re.findall(r"[A-Za-z0-9]+", text)[: len(words)]
+    if words and [w.lower() for w in found] == [w.lower() for w in words]:
+        words = found
+    joined = " ".join(words)
+    return joined[:1].upper() + joined[1:]
 
 
 def python_identifier(name: str, reserved: frozenset[str] = frozenset()) -> str:

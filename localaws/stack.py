@@ -367,7 +367,8 @@ def _choose_port(service: Service, requested: int | None) -> int:
     if not port_is_free(port):
         raise LocalAwsError(
             f"port {port} on {HOST} is in use by another program, so {service.name} cannot "
-            f"start there; pick another with {service.port_option} N (0 for any free port)"
+            f"start there; pick another with {service.port_option} N (0 for any free port; "
+            f"with make: make aws-local AWS_LOCAL_ARGS='{service.port_option} 0')"
         )
     return port
 

@@ -1,6 +1,13 @@
 import pytest
 
-from compiler.naming import TOOL_NAME_RE, pascal_case, python_identifier, snake_case, tool_name
+from compiler.naming import (
+    TOOL_NAME_RE,
+    pascal_case,
+    python_identifier,
+    snake_case,
+    title,
+    tool_name,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,3 +59,18 @@ def test_case_helpers() -> None:
     assert pascal_case("daily-etl request") == "DailyEtlRequest"
     assert pascal_case("OrderPlaced") == "OrderPlaced"
     assert pascal_case("3d model") == "M3dModel"
+
+
+@pytest.mark.parametrize(
+    ("tool", "comment", "expected"),
+    [
+        ("order_processing", "", "Order processing"),
+        ("daily_etl", "Daily ETL: for one business date, …", "Daily ETL"),
+        ("daily_etl", "Runs the daily ETL.", "Daily etl"),  # other words first: the tool name
+        ("s3_sync", "S3 sync of the raw bucket", "S3 sync"),
+    ],
+)
+def test_titles_take_the_comment_spelling_of_the_same_words(
+    tool: str, comment: str, expected: str
+) -> None:
+    assert title(tool, comment) == expected

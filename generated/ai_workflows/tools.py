@@ -98,7 +98,7 @@ async def support_triage(
 TOOLS: tuple[Tool[Any], ...] = (
     Tool(
         name="daily_etl",
-        title="Daily etl",
+        title="Daily ETL",
         description=(
             "Daily ETL: for one business date, transforms the raw CSV "
             "extract of each requested table into curated JSON in S3 (in "
