@@ -107,6 +107,11 @@ class Tool:
     definition_sha256: str
 
     @property
+    def takes_idempotency_key(self) -> bool:
+        """STANDARD executions are idempotent by name; EXPRESS ones are not (see runtime.py)."""
+        return self.workflow_type == "STANDARD"
+
+    @property
     def input_summary(self) -> str:
         """One line on where the input comes from, for the CLI report and the README."""
         if self.schema is None:

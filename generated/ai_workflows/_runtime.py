@@ -507,17 +507,19 @@ async def run_workflow(
     name = idempotency_key or str(uuid.uuid4())
     execution_arn = workflow.execution_arn(name)
     limit = max_wait_seconds(workflow)
-    reused = False
+    reused = started_here = False
     try:
         # Looked up first: on AWS, a start with the name and input of a RUNNING execution
         # succeeds and would not say that it started nothing.
         if idempotency_key is not None:
             reused = await _existing(workflow, execution_arn, name, payload)
         if not reused:
+            started_here = True  # from here on, a cancel may have to stop what this call starts
             execution_arn, reused = await _start(workflow, execution_arn, name, text, payload)
+            started_here = not reused
         result = await _wait(workflow, execution_arn, limit)
     except anyio.get_cancelled_exc_class():
-        await _on_cancel(workflow, execution_arn, started_here=not reused)
+        await _on_cancel(workflow, execution_arn, started_here=started_here)
         raise
     if reused:
         note = (
