@@ -24,7 +24,7 @@ from .errors import CompileError
 from .pipeline import compile_package
 from .render import RUNTIME_SOURCE
 from .surface import LISTED_KEYS, MANIFEST, RUN_KEYS, PackageImportError, committed_listing
-from .write import read_tree
+from .write import read_tree, tree_changes
 
 FIX = "run `sfn-mcp generate`, review the changes above and commit them"
 
@@ -37,15 +37,12 @@ class CheckResult:
 
 
 def _differing(committed: dict[str, bytes], fresh: dict[str, bytes]) -> list[str]:
-    lines = []
-    for path in sorted(set(committed) | set(fresh)):
-        if path not in committed:
-            lines.append(f"  missing: {path}")
-        elif path not in fresh:
-            lines.append(f"  extra: {path}")
-        elif committed[path] != fresh[path]:
-            lines.append(f"  changed: {path}")
-    return lines
+    missing, changed, extra = tree_changes(committed, fresh)
+    return [
+        f"  {label}: {path}"
+        for label, paths in (("changed", changed), ("missing", missing), ("extra", extra))
+        for path in paths
+    ]
 
 
 def _surface(text: bytes | str | None, label: str) -> Surface:

@@ -17,8 +17,9 @@ Design decisions:
   Project files are written under the current folder.
 - **The interpreter** is the one running sfn-mcp (``sys.executable``, made absolute but not
   resolved: a virtualenv's ``python`` is a symlink whose target would not see the virtualenv's
-  packages). It is run once to check it is Python 3.11+, finds mcp, pydantic and boto3, and
-  imports the package from the configured folder (not a same-named one elsewhere).
+  packages). It is run once to check it is Python 3.11+, finds mcp, pydantic, boto3 and
+  jsonschema, and imports the package from the configured folder (not a same-named one
+  elsewhere).
 - **PYTHONPATH, not cwd.** The clients do not all support ``cwd``, so the folder holding the
   package goes into ``env`` as ``PYTHONPATH``.
 - **AWS settings** come from ``--profile``/``--region``, else ``AWS_PROFILE`` and ``AWS_REGION``
@@ -67,7 +68,7 @@ from .errors import CompileError, reported
 
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-REQUIRED_MODULES = ("mcp", "pydantic", "boto3")
+REQUIRED_MODULES = ("mcp", "pydantic", "boto3", "jsonschema")
 MIN_PYTHON = (3, 11)
 CHECK_TIMEOUT = 60.0
 # Run by the chosen interpreter, with the PYTHONPATH the client will give it.

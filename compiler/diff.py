@@ -148,9 +148,10 @@ import click
 
 from .config import load_settings
 from .errors import CompileError, reported
+from .surface import FORMAT, MANIFEST
 
-SURFACE_FORMAT: Final = 1
-MANIFEST_NAME: Final = "surface.json"
+SURFACE_FORMAT: Final = FORMAT
+MANIFEST_NAME: Final = MANIFEST
 GIT_TIMEOUT_SECONDS: Final = 60
 MAX_DEPTH: Final = 200  # nesting guard on top of the $ref cycle guard
 

@@ -190,6 +190,8 @@ class Tool(Generic[ModelT]):
     takes_idempotency_key: bool | None = None
     input_schema: dict[str, Any] = field(init=False, repr=False)
     output_schema: dict[str, Any] = field(init=False, repr=False)
+    # Checks the published schema where it says more than the model (uniqueItems), else None.
+    schema_validator: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.takes_idempotency_key is None:
@@ -202,6 +204,7 @@ class Tool(Generic[ModelT]):
             properties[IDEMPOTENCY_ARGUMENT] = IDEMPOTENCY_KEY_SCHEMA
         object.__setattr__(self, "input_schema", schema)
         object.__setattr__(self, "output_schema", result_schema(self.output_model))
+        object.__setattr__(self, "schema_validator", _beyond_the_model(schema))
 
 
 IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
@@ -859,18 +862,22 @@ def _validate(tool: Tool[Any], arguments: dict[str, Any]) -> BaseModel | str:
     return validated
 
 
-_VALIDATORS: dict[str, Any] = {}
+def _beyond_the_model(schema: dict[str, Any]) -> Any:
+    """A JSON Schema validator when ``schema`` has keywords pydantic does not enforce."""
+    if '"uniqueItems"' not in json.dumps(schema):
+        return None
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema)
 
 
 def _schema_problems(tool: Tool[Any], arguments: dict[str, Any]) -> list[str]:
-    from jsonschema import Draft202012Validator
-
-    validator = _VALIDATORS.get(tool.name)
+    validator = tool.schema_validator
     if validator is None:
-        validator = _VALIDATORS[tool.name] = Draft202012Validator(tool.input_schema)
+        return []
     return [
         f"- {'.'.join(str(p) for p in error.absolute_path) or '(arguments)'}: {error.message}"
-        for error in sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
+        for error in sorted(validator.iter_errors(arguments), key=lambda e: str(list(e.path)))
     ]
 
 
@@ -913,7 +920,7 @@ def build_server(
         if key is not None:
             if not (isinstance(key, str) and EXECUTION_NAME.match(key)):
                 return _text_result(
-                    f"Invalid arguments for {tool.name}; nothing was started:\n"
+                    f"{_invalid(tool)}\n"
                     f"- {IDEMPOTENCY_ARGUMENT}: must be 1 to 80 letters, digits, - and _",
                     error=True,
                 )

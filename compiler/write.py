@@ -41,6 +41,17 @@ def is_generated(target: Path) -> bool:
     return init.is_file() and MARKER in init.read_text(encoding="utf-8", errors="replace")
 
 
+def tree_changes(
+    old: dict[str, bytes], new: dict[str, bytes]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Paths added, changed and removed from ``old`` to ``new``."""
+    return (
+        tuple(sorted(set(new) - set(old))),
+        tuple(sorted(p for p in new if p in old and old[p] != new[p])),
+        tuple(sorted(set(old) - set(new))),
+    )
+
+
 def write_package(files: dict[str, str], output: Path, name: str) -> WriteReport:
     target = output / name
     if target.exists() and not is_generated(target):
@@ -53,6 +64,10 @@ def write_package(files: dict[str, str], output: Path, name: str) -> WriteReport
         encoded = {path: text.encode("utf-8") for path, text in files.items()}
     except UnicodeEncodeError as exc:
         raise CompileError(f"generated text is not valid Unicode: {exc}") from exc
+    added, changed, removed = tree_changes(old, encoded)
+    report = WriteReport(target, added, changed, removed, len(encoded) - len(added) - len(changed))
+    if not (added or changed or removed):
+        return report  # up to date: nothing is touched
     try:
         output.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.new-", dir=output))
@@ -77,10 +92,4 @@ def write_package(files: dict[str, str], output: Path, name: str) -> WriteReport
         raise CompileError(f"cannot write {target}: {exc}") from exc
     if retired:
         shutil.rmtree(retired, ignore_errors=True)
-    return WriteReport(
-        target=target,
-        added=tuple(sorted(set(encoded) - set(old))),
-        changed=tuple(sorted(p for p in encoded if p in old and old[p] != encoded[p])),
-        removed=tuple(sorted(set(old) - set(encoded))),
-        unchanged=sum(1 for p in encoded if old.get(p) == encoded[p]),
-    )
+    return report

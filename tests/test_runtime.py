@@ -627,3 +627,29 @@ def test_server_command_line_refuses_what_it_would_ignore(
         runtime.main(server_with(STANDARD), argv, prog="python -m test")
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+async def test_unique_items_are_enforced_per_tool(sfn: FakeSfn) -> None:
+    class Loose(BaseModel):
+        tags: list[str]
+
+    class Unique(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        tags: list[str] = Field(json_schema_extra={"uniqueItems": True})
+
+    async def run(arguments: BaseModel) -> runtime.ExecutionResult:
+        return runtime.ExecutionResult(status="SUCCEEDED", output=arguments.model_dump())
+
+    def served(model: type[BaseModel]) -> Any:
+        tool = Tool(name="t", title="T", description="d", workflow=EXPRESS, input_model=model,
+                    run=run)  # fmt: skip
+        return build_server("s", version="1", instructions="i", tools=(tool,))
+
+    twice = {"tags": ["a", "a"]}
+    async with Client(served(Loose)) as loose, Client(served(Unique)) as unique:
+        assert not (await loose.call_tool("t", twice)).is_error
+        refused = await unique.call_tool("t", twice)
+        assert not (await unique.call_tool("t", {"tags": ["a", "b"]})).is_error
+    assert refused.is_error
+    assert "- tags: ['a', 'a'] has non-unique elements" in text_of(refused)

@@ -46,3 +46,13 @@ def test_foreign_and_binary_files_in_the_package_are_replaced_and_named(tmp_path
     assert report.removed == ("logo.png",)
     assert report.changed == ("tools.py",)
     assert (tmp_path / "pkg" / "tools.py").read_text() == "A = 1\n"
+
+
+def test_an_up_to_date_package_is_not_touched(tmp_path: Path) -> None:
+    write_package(FILES, tmp_path, "pkg")
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "pkg").iterdir()}
+    inode = (tmp_path / "pkg").stat().st_ino
+    report = write_package(FILES, tmp_path, "pkg")
+    assert (report.added, report.changed, report.removed, report.unchanged) == ((), (), (), 2)
+    assert (tmp_path / "pkg").stat().st_ino == inode  # not swapped
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "pkg").iterdir()} == before
