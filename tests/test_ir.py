@@ -201,3 +201,14 @@ def test_reserved_names_are_compile_errors() -> None:
                    kind="JSONSchemaDraft4")  # fmt: skip
     with pytest.raises(CompileError, match="reserve for the idempotency key"):
         ir.build(Settings(prefix="shop-", name="t"), [machine("shop-x", source=taken)])
+
+
+def test_the_compiler_and_the_runtime_agree_on_shared_names() -> None:
+    """The compiler does not import the runtime (it would load mcp on every command), so the
+    names both use are kept equal here."""
+    from compiler import config, runtime
+
+    assert ir.STATUS_TOOL == runtime.STATUS_TOOL
+    assert ir.IDEMPOTENCY_ARGUMENT == runtime.IDEMPOTENCY_ARGUMENT
+    assert config.MAX_WAIT_LIMIT == runtime.MAX_WAIT_SECONDS
+    assert ir.Hints().__dict__ == runtime.Hints().__dict__
