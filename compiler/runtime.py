@@ -174,28 +174,25 @@ class Hints:
 class Tool(Generic[ModelT]):
     """One MCP tool: its public contract plus the typed function that runs it.
 
-    ``run`` takes the validated input model and, for STANDARD workflows, the keyword
-    ``idempotency_key``. ``output_model`` types a SUCCEEDED execution's output, if known.
+    ``workflow`` is the state machine the tool runs (None for get_execution). ``run`` takes the
+    validated input model and, for STANDARD workflows, the keyword ``idempotency_key``.
+    ``output_model`` types a SUCCEEDED execution's output, if known.
     """
 
     name: str
     title: str
     description: str
-    workflow: Workflow
+    workflow: Workflow | None
     input_model: type[ModelT]
     run: Callable[..., Awaitable[ExecutionResult]]
     output_model: type[BaseModel] | None = None
     hints: Hints = Hints()
-    # STANDARD workflow tools take an idempotency key; EXPRESS ones and get_execution do not.
-    takes_idempotency_key: bool | None = None
     input_schema: dict[str, Any] = field(init=False, repr=False)
     output_schema: dict[str, Any] = field(init=False, repr=False)
     # Checks the published schema where it says more than the model (uniqueItems), else None.
     schema_validator: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.takes_idempotency_key is None:
-            object.__setattr__(self, "takes_idempotency_key", self.workflow.type == "STANDARD")
         schema = self.input_model.model_json_schema(by_alias=True, schema_generator=_NoFieldTitles)
         if self.takes_idempotency_key:
             properties = schema.setdefault("properties", {})
@@ -205,6 +202,11 @@ class Tool(Generic[ModelT]):
         object.__setattr__(self, "input_schema", schema)
         object.__setattr__(self, "output_schema", result_schema(self.output_model))
         object.__setattr__(self, "schema_validator", _beyond_the_model(schema))
+
+    @property
+    def takes_idempotency_key(self) -> bool:
+        """STANDARD workflow tools do; EXPRESS ones and get_execution do not."""
+        return self.workflow is not None and self.workflow.type == "STANDARD"
 
 
 IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
@@ -761,7 +763,7 @@ MAX_REPORTED_ERRORS = 20
 
 
 def _invalid(tool: Tool[Any]) -> str:
-    started = "" if tool.name == STATUS_TOOL else "; nothing was started"
+    started = "; nothing was started" if tool.workflow else ""
     return f"Invalid arguments for {tool.name}{started}:"
 
 
@@ -811,22 +813,21 @@ class ExecutionQuery(BaseModel):
 
 def status_tool(tools: tuple[Tool[Any], ...]) -> Tool[ExecutionQuery]:
     """``get_execution``: follows up executions of the server's own STANDARD workflows."""
-    workflows = tuple(tool.workflow for tool in tools)
+    workflows = tuple(tool.workflow for tool in tools if tool.workflow)
 
     async def run(query: ExecutionQuery) -> ExecutionResult:
         return await execution_status(workflows, query.execution_arn, query.wait_seconds)
 
-    names = ", ".join(sorted(t.name for t in tools if t.workflow.type == "STANDARD")) or "none"
+    names = ", ".join(sorted(t.name for t in tools if t.takes_idempotency_key)) or "none"
     return Tool(
         name=STATUS_TOOL,
         title="Get execution",
         description="Status, output or error of an execution of this server's STANDARD workflows "
         f"({names}), e.g. one that a tool returned with status RUNNING. It reads any execution "
         "of those state machines, whoever started it, and refuses every other ARN.",
-        workflow=Workflow(name=STATUS_TOOL, arn="", type="STANDARD"),
+        workflow=None,
         input_model=ExecutionQuery,
         run=run,
-        takes_idempotency_key=False,
         hints=Hints(read_only=True, destructive=False, idempotent=True, open_world=False),
     )
 
@@ -899,7 +900,7 @@ def build_server(
 ) -> Server[Any]:
     served = served_tools(tools)
     by_name = {tool.name: tool for tool in served}
-    output_models = {tool.workflow.arn: tool.output_model for tool in tools}
+    output_models = {tool.workflow.arn: tool.output_model for tool in tools if tool.workflow}
     listing = ListToolsResult(tools=[_listed(tool) for tool in served])
 
     async def list_tools(
