@@ -148,6 +148,7 @@ import click
 
 from .config import load_settings
 from .errors import CompileError, reported
+from .models import resolve_ref
 from .surface import FORMAT, MANIFEST
 
 SURFACE_FORMAT: Final = FORMAT
@@ -721,19 +722,13 @@ class _Document:
         self.where = where
 
     def pointer(self, ref: str) -> Any:
-        node: Any = self.root
-        for raw in ref[1:].lstrip("/").split("/") if ref != "#" else []:
-            part = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                raise CompileError(
-                    f"{self.where}: $ref {ref!r} does not resolve",
-                    hint="regenerate the surface with `sfn-mcp generate`",
-                )
-        return node
+        try:
+            return resolve_ref(self.root, ref)
+        except LookupError:
+            raise CompileError(
+                f"{self.where}: $ref {ref!r} does not resolve",
+                hint="regenerate the surface with `sfn-mcp generate`",
+            ) from None
 
     def resolve(
         self, value: Any, seen: tuple[str, ...] = ()

@@ -102,16 +102,25 @@ def _all_refs(node: Any) -> list[Any]:
     return []
 
 
-def _resolves(document: Any, ref: str) -> bool:
+def resolve_ref(document: Any, ref: str) -> Any:
+    """The node a local JSON pointer (``#/$defs/Item``) names; LookupError when there is none."""
     node = document
-    for raw in ref[2:].split("/") if ref != "#" else []:
+    for raw in ref[1:].lstrip("/").split("/") if ref != "#" else []:
         part = raw.replace("~1", "/").replace("~0", "~")
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return False
+            raise LookupError(ref)
+    return node
+
+
+def _resolves(document: Any, ref: str) -> bool:
+    try:
+        resolve_ref(document, ref)
+    except LookupError:
+        return False
     return True
 
 
