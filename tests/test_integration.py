@@ -345,3 +345,50 @@ async def test_the_same_tools_are_served_over_streamable_http(
         process.wait(timeout=10)
         assert process.stderr is not None
         process.stderr.close()
+
+
+async def test_http_with_a_token_refuses_requests_without_it(
+    package_dir: Path, aws_env: dict[str, str]
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ai_workflows", "--transport", "http", "--port", str(port)],
+        cwd=package_dir,
+        env=aws_env | {"SFN_MCP_HTTP_TOKEN": "s3cret-token"},
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            request = urllib.request.Request(url, data=b"{}", method="POST")
+            try:
+                urllib.request.urlopen(request, timeout=5)
+            except urllib.error.HTTPError as refused:
+                status = refused.code
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                await anyio.sleep(0.3)
+        assert status == 401
+        headers = {"Authorization": "Bearer s3cret-token"}
+        async with (
+            create_mcp_http_client(headers=headers) as http,
+            streamable_http_client(url, http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            tools = [t.name for t in (await session.list_tools()).tools]
+        assert "daily_etl" in tools
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        assert process.stderr is not None
+        process.stderr.close()

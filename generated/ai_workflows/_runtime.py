@@ -23,14 +23,16 @@ server runs without the compiler installed. It:
   what happened and what to do.
 
 Environment: the usual boto3 variables (``AWS_PROFILE``, credentials, ``AWS_ENDPOINT_URL`` …), plus
-``SFN_MCP_MAX_WAIT_SECONDS`` (overrides every STANDARD workflow's bounded wait) and
-``SFN_MCP_LOG_LEVEL`` (default ``WARNING``; logs go to stderr).
+``SFN_MCP_MAX_WAIT_SECONDS`` (overrides every STANDARD workflow's bounded wait),
+``SFN_MCP_LOG_LEVEL`` (default ``WARNING``; logs go to stderr) and ``SFN_MCP_HTTP_TOKEN`` (HTTP
+requests must carry ``Authorization: Bearer <token>``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hmac
 import json
 import logging
 import os
@@ -959,6 +961,36 @@ def build_server(
     )
 
 
+TOKEN_VARIABLE = "SFN_MCP_HTTP_TOKEN"
+
+
+class BearerToken:
+    """ASGI wrapper: with SFN_MCP_HTTP_TOKEN set, every HTTP request must carry
+    ``Authorization: Bearer <token>``; others get 401 before reaching the MCP app."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            given = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                body = b'{"error": "missing or wrong bearer token"}'
+                await send({
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"www-authenticate", b"Bearer"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                })  # fmt: skip
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535")
@@ -998,15 +1030,23 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
     if args.transport == "http":
         import uvicorn
 
-        if args.host not in LOOPBACK:
+        token = os.environ.get(TOKEN_VARIABLE, "").strip()
+        if args.host not in LOOPBACK and not token:
             logger.warning(
-                "serving on %s: this server has no authentication; anyone who reaches the port "
-                "can run the workflows with this process's AWS credentials",
+                "serving on %s without %s: anyone who reaches the port can run the workflows "
+                "with this process's AWS credentials",
                 args.host,
+                TOKEN_VARIABLE,
             )
-        app = server.streamable_http_app(stateless_http=args.stateless, host=args.host)
+        app: Any = server.streamable_http_app(stateless_http=args.stateless, host=args.host)
+        if token:
+            app = BearerToken(app, token)
         host = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"{server.name}: serving MCP at http://{host}:{args.port}/mcp", file=sys.stderr)
+        guarded = " (bearer token required)" if token else ""
+        print(
+            f"{server.name}: serving MCP at http://{host}:{args.port}/mcp{guarded}",
+            file=sys.stderr,
+        )
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
         return
 
