@@ -91,7 +91,7 @@ demo: venv
 lint: venv
 	$(VENV)/bin/ruff check compiler generated tests localaws examples benchmarks
 	$(VENV)/bin/ruff format --check compiler generated tests localaws benchmarks
-	$(VENV)/bin/mypy compiler localaws benchmarks
+	$(VENV)/bin/mypy compiler/sfn_mcp compiler/sfn_mcp_runtime localaws benchmarks
 	cd generated && ../$(VENV)/bin/mypy --config-file ../pyproject.toml ai_workflows
 	$(VENV)/bin/sfn-mcp check --offline
 

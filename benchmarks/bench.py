@@ -37,8 +37,8 @@ import anyio
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import CallToolResult, TextContent, Tool
 
-from compiler.runtime import STATUS_TOOL
 from localaws.stack import LocalAws, live_processes
+from sfn_mcp_runtime.contract import STATUS_TOOL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SFN_MCP_BIN = Path(sys.executable).parent / "sfn-mcp"

@@ -1,10 +1,14 @@
-"""Hand-built pull results, for tests of the steps after pull (no AWS needed)."""
+"""Hand-built read records, for tests of the stages after read (no AWS needed)."""
 
 from __future__ import annotations
 
 import json
 
-from compiler.pull import MachineSource, SchemaRef, SchemaSource
+from sfn_mcp import ir
+from sfn_mcp.diagnostics import Diagnostic
+from sfn_mcp.models import generate_models
+from sfn_mcp.read.records import MachineSource, SchemaRef, SchemaSource
+from sfn_mcp.settings import Settings
 
 ARN = "arn:aws:states:us-east-1:000000000000:stateMachine:"
 SCHEMA_ARN = "arn:aws:schemas:us-east-1:000000000000:schema/"
@@ -109,3 +113,10 @@ def example_machines() -> list[MachineSource]:
         ),
         machine("shop-free", comment="No schema here."),
     ]
+
+
+def build_ir(
+    settings: Settings, machines: list[MachineSource]
+) -> tuple[ir.Package, list[Diagnostic]]:
+    """The models and IR stages, as the pipeline runs them."""
+    return ir.build(settings, machines, generate_models(machines))

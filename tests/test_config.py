@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.config import WorkflowSettings, load_settings
-from compiler.errors import CompileError
+from sfn_mcp.diagnostics import CompileError
+from sfn_mcp.settings import WorkflowSettings, load_settings
 
 
 def write(tmp_path: Path, text: str, name: str = "pyproject.toml") -> Path:
@@ -100,7 +100,9 @@ def test_workflow_overrides(tmp_path: Path) -> None:
     s = load_settings({}, env={}, cwd=tmp_path)
     assert s.workflows == {"p-orders": WorkflowSettings(input_mode="detail", max_wait_seconds=5.0)}
     write(tmp_path, '[tool.sfn-mcp.workflows."p-orders"]\ninput-mode = "raw"\n')
-    with pytest.raises(CompileError, match="envelope, detail"):
+    with pytest.raises(
+        CompileError, match="input-mode must be one of 'envelope', 'detail', got 'raw'"
+    ):
         load_settings({}, env={}, cwd=tmp_path)
 
 
@@ -150,5 +152,7 @@ def test_pyproject_without_our_table_is_ignored(tmp_path: Path) -> None:
 
 def test_tool_name_overrides_must_be_valid_tool_names(tmp_path: Path) -> None:
     write(tmp_path, '[tool.sfn-mcp.workflows."p-a"]\ntool-name = "Bad Name"\n')
-    with pytest.raises(CompileError, match="tool-name 'Bad Name' must be 1 to 64 lowercase"):
+    with pytest.raises(
+        CompileError, match="tool-name must be 1 to 64 lowercase .*, got 'Bad Name'"
+    ):
         load_settings({}, env={}, cwd=tmp_path)

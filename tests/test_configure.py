@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from compiler.config import ANCHOR_ENV
-from compiler.configure import CLIENTS, configure, strip_jsonc
+from sfn_mcp.cli.configure import configure
+from sfn_mcp.clients.configure import CLIENTS, strip_jsonc
+from sfn_mcp.settings.declared import ANCHOR_VARIABLES
 
 PYTHON = os.path.abspath(sys.executable)
 SERVER = "my-tools"
@@ -45,7 +46,7 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "XDG_CONFIG_HOME",
         "APPDATA",
         "PYTHONPATH",
-        *ANCHOR_ENV,
+        *ANCHOR_VARIABLES,
     ):
         monkeypatch.delenv(variable, raising=False)
     project = tmp_path / "work"

@@ -19,20 +19,20 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from compiler.diff import (
+from sfn_mcp.cli.diff import diff
+from sfn_mcp.diagnostics import CompileError
+from sfn_mcp.review.diff import (
     BREAKING,
     NON_BREAKING,
     Change,
     Surface,
     compare,
-    diff,
     load_surface,
     parse_surface,
     render_json,
     render_markdown,
     render_text,
 )
-from compiler.errors import CompileError
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 ARN = "arn:aws:states:us-east-1:000000000000:stateMachine:ai-workflows-"

@@ -18,7 +18,7 @@ import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import CallToolResult, TextContent
 
-from compiler.write import read_tree
+from sfn_mcp.write import read_tree
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 

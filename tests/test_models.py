@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from compiler.errors import CompileError
-from compiler.models import generate_model
-from compiler.pull import SchemaRef, SchemaSource
+from sfn_mcp.diagnostics import CompileError
+from sfn_mcp.models import generate_model
+from sfn_mcp.read.records import SchemaRef, SchemaSource
 from tests.sources import ORDER_PLACED, SHIPMENT, schema
 
 BAD_INPUTS = sorted((Path(__file__).parent / "bad_inputs").glob("*.toml"))
@@ -111,7 +111,7 @@ def test_bad_schema_gives_its_expected_error(case: Path) -> None:
 def test_generation_is_identical_across_hash_seeds() -> None:
     script = (
         "from tests.sources import ORDER_PLACED, schema\n"
-        "from compiler.models import generate_model\n"
+        "from sfn_mcp.models import generate_model\n"
         "print(generate_model(schema('com.example.shop@OrderPlaced', ORDER_PLACED)).source)\n"
     )
     outputs = {

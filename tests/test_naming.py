@@ -1,6 +1,6 @@
 import pytest
 
-from compiler.naming import (
+from sfn_mcp.naming import (
     TOOL_NAME_RE,
     pascal_case,
     python_identifier,

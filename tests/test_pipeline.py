@@ -17,12 +17,12 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from compiler.aws import Aws
-from compiler.config import Settings, load_settings
-from compiler.errors import CompileError
-from compiler.pipeline import compile_package
-from compiler.select import select
 from localaws.schema_registry import start_in_thread
+from sfn_mcp.diagnostics import CompileError
+from sfn_mcp.pipeline import compile_package
+from sfn_mcp.read.aws import Aws
+from sfn_mcp.read.select import select
+from sfn_mcp.settings import Settings, load_settings
 from tests.sources import ORDER_PLACED, SHIPMENT
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"

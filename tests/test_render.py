@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from compiler import ir
-from compiler.config import Settings
-from compiler.render import py_string, render
-from compiler.write import write_package
-from tests.sources import SHIPMENT, example_machines, machine, schema
+from sfn_mcp.pipeline import compile_records
+from sfn_mcp.render import py_string, render, runtime_files
+from sfn_mcp.settings import Settings
+from sfn_mcp.write import write_package
+from tests.sources import SHIPMENT, build_ir, example_machines, machine, schema
 
 ROOT = Path(__file__).parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -29,8 +29,8 @@ HOSTILE = [
 
 
 def build(tmp_path: Path, machines: list[Any], name: str) -> Path:
-    package, _ = ir.build(Settings(prefix="shop-", name=name), machines)
-    write_package(render(package), tmp_path, name)
+    compiled = compile_records(Settings(prefix="shop-", name=name), machines)
+    write_package(compiled.files, tmp_path, name)
     return tmp_path / name
 
 
@@ -83,11 +83,11 @@ def test_generated_package_is_clean_under_ruff_and_mypy(tmp_path: Path) -> None:
 
 def test_output_is_byte_identical_whatever_the_listing_order(tmp_path: Path) -> None:
     machines = example_machines()
-    first = render(ir.build(Settings(prefix="shop-", name="p"), machines)[0])
+    first = render(build_ir(Settings(prefix="shop-", name="p"), machines)[0])
     shuffled = list(machines)
     random.Random(7).shuffle(shuffled)
     shuffled.reverse()
-    second = render(ir.build(Settings(prefix="shop-", name="p"), shuffled)[0])
+    second = render(build_ir(Settings(prefix="shop-", name="p"), shuffled)[0])
     assert first == second
     stamp = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|timestamp", re.IGNORECASE)
     assert not any(stamp.search(text) for text in first.values())
@@ -100,7 +100,7 @@ def test_package_layout(tmp_path: Path) -> None:
         "README.md",
         "__init__.py",
         "__main__.py",
-        "_runtime.py",
+        *sorted(runtime_files()),
         "models/__init__.py",
         "models/order_placed.py",
         "models/shipment.py",
@@ -109,7 +109,9 @@ def test_package_layout(tmp_path: Path) -> None:
         "surface.json",
         "tools.py",
     ]
-    assert (target / "_runtime.py").read_bytes() == (ROOT / "compiler" / "runtime.py").read_bytes()
+    runtime = ROOT / "compiler" / "sfn_mcp_runtime"
+    for path in runtime.glob("*.py"):
+        assert (target / "_runtime" / path.name).read_bytes() == path.read_bytes()
 
 
 @pytest.mark.anyio

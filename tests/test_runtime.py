@@ -6,12 +6,19 @@ record every request, so the tests can count exactly what the runtime sent (retr
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
+import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +26,12 @@ from mcp import Client
 from mcp.types import TextContent
 from pydantic import BaseModel, ConfigDict, Field
 
-from compiler import runtime
-from compiler.runtime import Tool, Workflow, build_server, event_envelope, run_workflow
+import sfn_mcp_runtime
+from sfn_mcp_runtime import aws, definitions, execution, transport
+from sfn_mcp_runtime.contract import RUNTIME_PACKAGE, SERVER_MODULES, TOOLS_IMPORTS
+from sfn_mcp_runtime.definitions import Tool, Workflow
+from sfn_mcp_runtime.execution import event_envelope, run_workflow
+from sfn_mcp_runtime.server import build_server
 
 ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:"
 Responder = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
@@ -70,7 +81,7 @@ def sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSfn]:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "5")  # must not make StartSyncExecution retry
-    monkeypatch.setattr(runtime, "CLIENTS", runtime._Clients())
+    monkeypatch.setattr(aws, "CLIENTS", aws._Clients())
     yield fake
     fake.server.shutdown()
 
@@ -89,8 +100,8 @@ STANDARD = Workflow("slow", ARN + "slow", "STANDARD", max_wait_seconds=0.6)
 def server_with(workflow: Workflow, output_model: type[BaseModel] | None = None) -> Any:
     async def run(
         arguments: Order, *, idempotency_key: str | None = None
-    ) -> runtime.ExecutionResult:
-        payload = runtime.workflow_input(arguments)
+    ) -> definitions.ExecutionResult:
+        payload = execution.workflow_input(arguments)
         return await run_workflow(workflow, payload, idempotency_key=idempotency_key)
 
     tool = Tool(
@@ -154,7 +165,7 @@ async def test_express_is_never_retried_even_on_a_server_error(sfn: FakeSfn) -> 
 async def test_express_read_timeout_is_not_retried(
     sfn: FakeSfn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runtime, "EXPRESS_READ_TIMEOUT", 0.5)
+    monkeypatch.setattr(aws, "EXPRESS_READ_TIMEOUT", 0.5)
 
     def slow(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         time.sleep(1.5)
@@ -253,7 +264,7 @@ async def test_invalid_arguments_never_reach_aws(sfn: FakeSfn) -> None:
 
 
 async def test_oversized_input_is_refused_before_any_call(sfn: FakeSfn) -> None:
-    with pytest.raises(runtime.WorkflowError, match="at most 262144 bytes"):
+    with pytest.raises(definitions.WorkflowError, match="at most 262144 bytes"):
         await run_workflow(EXPRESS, {"blob": "x" * 300_000})
     assert sfn.requests == []
 
@@ -274,13 +285,13 @@ def test_event_envelope_is_what_eventbridge_would_deliver() -> None:
 
 
 def test_max_wait_can_be_overridden_by_environment() -> None:
-    assert runtime.max_wait_seconds(STANDARD, {"SFN_MCP_MAX_WAIT_SECONDS": "3"}) == 3
-    assert runtime.max_wait_seconds(STANDARD, {"SFN_MCP_MAX_WAIT_SECONDS": "soon"}) == 0.6
-    assert runtime.max_wait_seconds(STANDARD, {}) == 0.6
+    assert execution.max_wait_seconds(STANDARD, {"SFN_MCP_MAX_WAIT_SECONDS": "3"}) == 3
+    assert execution.max_wait_seconds(STANDARD, {"SFN_MCP_MAX_WAIT_SECONDS": "soon"}) == 0.6
+    assert execution.max_wait_seconds(STANDARD, {}) == 0.6
 
 
 async def test_a_bug_in_a_tool_is_an_error_result_not_a_dropped_call() -> None:
-    async def broken(arguments: Order) -> runtime.ExecutionResult:
+    async def broken(arguments: Order) -> definitions.ExecutionResult:
         raise KeyError("oops")
 
     tool = Tool(
@@ -320,9 +331,9 @@ class Note(BaseModel):
 async def test_json_looking_strings_stay_strings_where_they_validate(sfn: FakeSfn) -> None:
     seen: list[Note] = []
 
-    async def run(arguments: Note) -> runtime.ExecutionResult:
+    async def run(arguments: Note) -> definitions.ExecutionResult:
         seen.append(arguments)
-        return runtime.ExecutionResult(status="SUCCEEDED")
+        return definitions.ExecutionResult(status="SUCCEEDED")
 
     tool = Tool(
         name="notes", title="N", description="d", workflow=EXPRESS, input_model=Note, run=run
@@ -341,8 +352,8 @@ class Strict(BaseModel):
 
 
 async def test_validation_errors_name_unknown_fields_and_stay_short(sfn: FakeSfn) -> None:
-    async def run(arguments: Strict) -> runtime.ExecutionResult:
-        return runtime.ExecutionResult(status="SUCCEEDED")
+    async def run(arguments: Strict) -> definitions.ExecutionResult:
+        return definitions.ExecutionResult(status="SUCCEEDED")
 
     tool = Tool(
         name="strict", title="S", description="d", workflow=EXPRESS, input_model=Strict, run=run
@@ -382,7 +393,7 @@ async def test_tools_advertise_an_output_schema_and_annotations(sfn: FakeSfn) ->
     output = orders.output_schema["properties"]["output"]["anyOf"][0]
     assert orders.output_schema["$defs"]["Receipt"]["properties"]["total"]["type"] == "number"
     assert output == {"$ref": "#/$defs/Receipt"}
-    assert set(orders.output_schema["required"]) == set(runtime.RESULT_FIELDS)
+    assert set(orders.output_schema["required"]) == set(definitions.RESULT_FIELDS)
     assert orders.input_schema["properties"]["idempotency_key"]["type"] == "string"
     assert orders.annotations is not None and orders.annotations.destructive_hint is True
     assert status.annotations is not None and status.annotations.read_only_hint is True
@@ -565,10 +576,10 @@ async def test_get_execution_of_a_missing_execution_does_not_claim_it_was_starte
 
 
 def test_same_input_compares_json_not_python_equality() -> None:
-    assert runtime._same_input('{"flag": 1}', {"flag": 1})
-    assert not runtime._same_input('{"flag": 1}', {"flag": True})
+    assert execution._same_input('{"flag": 1}', {"flag": 1})
+    assert not execution._same_input('{"flag": 1}', {"flag": True})
     # only an envelope this server built ignores id and time
-    assert not runtime._same_input('{"id": "a", "x": 1}', {"id": "b", "x": 1})
+    assert not execution._same_input('{"id": "a", "x": 1}', {"id": "b", "x": 1})
 
 
 async def test_a_cancel_during_a_slow_start_still_stops_the_execution(sfn: FakeSfn) -> None:
@@ -624,7 +635,7 @@ def test_server_command_line_refuses_what_it_would_ignore(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exited:
-        runtime.main(server_with(STANDARD), argv, prog="python -m test")
+        transport.main(server_with(STANDARD), argv, prog="python -m test")
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
 
@@ -638,8 +649,8 @@ async def test_unique_items_are_enforced_per_tool(sfn: FakeSfn) -> None:
 
         tags: list[str] = Field(json_schema_extra={"uniqueItems": True})
 
-    async def run(arguments: BaseModel) -> runtime.ExecutionResult:
-        return runtime.ExecutionResult(status="SUCCEEDED", output=arguments.model_dump())
+    async def run(arguments: BaseModel) -> definitions.ExecutionResult:
+        return definitions.ExecutionResult(status="SUCCEEDED", output=arguments.model_dump())
 
     def served(model: type[BaseModel]) -> Any:
         tool = Tool(name="t", title="T", description="d", workflow=EXPRESS, input_model=model,
@@ -653,3 +664,105 @@ async def test_unique_items_are_enforced_per_tool(sfn: FakeSfn) -> None:
         assert not (await unique.call_tool("t", {"tags": ["a", "b"]})).is_error
     assert refused.is_error
     assert "- tags: ['a', 'a'] has non-unique elements" in text_of(refused)
+
+
+# --------------------------------------------------------------------------- the package itself
+
+RUNTIME_DIR = Path(sfn_mcp_runtime.__file__).parent
+RUNTIME_MODULES = sorted(RUNTIME_DIR.glob("*.py"))
+# What the runtime may import besides the standard library and itself (all in SERVER_MODULES).
+RUNTIME_DEPENDENCIES = {"mcp", "pydantic", "jsonschema", "anyio", "boto3", "botocore", "uvicorn"}
+
+
+def _imports(path: Path) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement of a module, at any depth (the lazy ones in functions too)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+
+
+def test_the_contract_imports_without_the_mcp_sdk() -> None:
+    code = (
+        "import sys, sfn_mcp_runtime.contract\n"
+        "print(sorted({'mcp', 'pydantic', 'boto3', 'botocore'} & set(sys.modules)))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(RUNTIME_DIR.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("path", RUNTIME_MODULES, ids=lambda path: path.name)
+def test_runtime_modules_import_each_other_only_relatively(path: Path) -> None:
+    """The modules are copied into every generated package as ``<package>._runtime``: an
+    absolute ``sfn_mcp_runtime`` import would not resolve there."""
+    for node in _imports(path):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            assert node.level == 1, f"{path.name}:{node.lineno}: reaches outside _runtime"
+            continue
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        for name in names:
+            top = name.partition(".")[0]
+            assert top != "sfn_mcp_runtime", f"{path.name}:{node.lineno}: import {name} absolutely"
+            assert top in sys.stdlib_module_names or top in RUNTIME_DEPENDENCIES, (
+                f"{path.name}:{node.lineno}: {name} is not a dependency of generated servers"
+            )
+    assert RUNTIME_DEPENDENCIES <= SERVER_MODULES
+
+
+def test_runtime_modules_import_no_cycle() -> None:
+    graph = {
+        path.stem: {
+            node.module.partition(".")[0]
+            for node in _imports(path)
+            if isinstance(node, ast.ImportFrom) and node.level and node.module
+        }
+        for path in RUNTIME_MODULES
+    }
+    assert graph["__init__"] == set() and graph["contract"] == set()
+    seen: list[str] = []  # a topological order: each module after what it imports
+    while len(seen) < len(graph):
+        ready = sorted(m for m, deps in graph.items() if m not in seen and deps <= set(seen))
+        assert ready, f"import cycle among {sorted(set(graph) - set(seen))}"
+        seen.extend(ready)
+
+
+def test_what_tools_py_imports_lives_where_the_contract_says() -> None:
+    for name, module in TOOLS_IMPORTS.items():
+        assert hasattr(importlib.import_module(f"sfn_mcp_runtime.{module}"), name), name
+
+
+def test_a_copy_of_the_runtime_works_inside_another_package(tmp_path: Path) -> None:
+    """What sfn-mcp does: every module copied byte for byte into ``<package>/_runtime/``, then
+    imported from there (where ``sfn_mcp_runtime`` itself is not importable)."""
+    target = tmp_path / "shop" / RUNTIME_PACKAGE
+    target.mkdir(parents=True)
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    for path in RUNTIME_MODULES:
+        shutil.copyfile(path, target / path.name)
+    code = """
+import importlib, json, sys
+from shop._runtime.contract import Hints
+from shop._runtime.definitions import ExecutionResult, FreeFormInput, Tool, Workflow
+from shop._runtime.execution import event_envelope, run_workflow, workflow_input
+from shop._runtime.server import build_server
+from shop._runtime.transport import main as run
+workflow = Workflow("quick", "arn:aws:states:eu-west-1:123456789012:stateMachine:quick", "EXPRESS")
+async def go(arguments):
+    return await run_workflow(workflow, workflow_input(arguments))
+tool = Tool(name="quick", title="Quick", description="d", workflow=workflow,
+            input_model=FreeFormInput, run=go, hints=Hints(read_only=True))
+build_server("shop", version="1", instructions="i", tools=(tool,))
+listed = importlib.import_module("shop._runtime.server").tools_list((tool,))
+assert "sfn_mcp_runtime" not in sys.modules
+print(json.dumps([(t["name"], t["annotations"]["readOnlyHint"]) for t in listed]))
+"""
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [["quick", True], ["get_execution", True]]

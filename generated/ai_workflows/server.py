@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ._runtime import build_server
-from ._runtime import main as run
+from ._runtime.server import build_server
+from ._runtime.transport import main as run
 from .tools import TOOLS
 
 SERVER_NAME = "ai-workflows"

@@ -9,16 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import models
-from ._runtime import (
-    ExecutionResult,
-    FreeFormInput,
-    Hints,
-    Tool,
-    Workflow,
-    event_envelope,
-    run_workflow,
-    workflow_input,
-)
+from ._runtime.contract import Hints
+from ._runtime.definitions import ExecutionResult, FreeFormInput, Tool, Workflow
+from ._runtime.execution import event_envelope, run_workflow, workflow_input
 
 DAILY_ETL_WORKFLOW = Workflow(
     name="ai-workflows-daily-etl",

@@ -1,0 +1,43 @@
+"""``sfn-mcp check``: is the committed package what ``generate`` would write now?"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from sfn_mcp.cli import report
+from sfn_mcp.cli.options import settings_from, source_options
+from sfn_mcp.review.check import check_account, check_offline
+
+CHECK_EXAMPLE = """
+\b
+Examples:
+  # CI: is generated/ what the account compiles to now? (needs AWS credentials)
+  sfn-mcp check
+  # pre-commit: does the committed code still match its surface.json? (no AWS)
+  sfn-mcp check --offline
+"""
+
+
+@click.command(epilog=CHECK_EXAMPLE)
+@source_options
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="No AWS: check the committed code against its own surface.json and this sfn-mcp's "
+    "runtime (catches hand edits; cannot see changes in the account).",
+)
+def check(offline: bool, **options: Any) -> None:
+    """Exit 0 when the committed package is what `generate` would write now, 1 when it is stale
+    (and say which tools differ, and how), 2 on errors. Writes nothing."""
+    with report.reported(exit_code=2):
+        settings = settings_from(options)
+        target = settings.output / settings.name
+        if offline:
+            result = check_offline(target)
+        else:
+            result = check_account(settings, progress=report.progress, count=report.count)
+    click.echo(result.report, nl=False)
+    sys.exit(0 if result.up_to_date else 1)

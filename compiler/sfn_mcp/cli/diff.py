@@ -1,0 +1,95 @@
+"""``sfn-mcp diff``: compare two tool surfaces and classify each change."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from sfn_mcp.cli import report
+from sfn_mcp.review.diff import (
+    RENDERERS,
+    compare,
+    default_manifest,
+    display_path,
+    load_surface,
+    load_working_tree,
+    summary_line,
+)
+
+DIFF_EXAMPLE = """
+\b
+Examples:
+  # main's committed surface against the working tree (uncommitted changes included)
+  sfn-mcp diff main
+  # the last commit
+  sfn-mcp diff HEAD~1 HEAD
+  # a pull-request comment; exit 1 when a change breaks callers
+  sfn-mcp diff origin/main HEAD --format markdown --fail-on breaking > surface-diff.md
+  # two files or package directories
+  sfn-mcp diff old/surface.json generated/ai_workflows
+"""
+
+
+@click.command("diff", epilog=DIFF_EXAMPLE)
+@click.argument("old")
+@click.argument("new", required=False)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(RENDERERS)),
+    default="text",
+    show_default=True,
+    help="text for a terminal, markdown for a pull-request comment, json for tools.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["breaking", "any", "none"]),
+    default="none",
+    show_default=True,
+    help="Exit 1 when there is a breaking change (breaking) or any change (any).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML file with the settings that locate the manifest "
+    "(default: ./pyproject.toml [tool.sfn-mcp]).",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The surface.json read at revisions and used when NEW is left out "
+    "(default: <output>/<name>/surface.json from the settings).",
+)
+def diff(
+    old: str,
+    new: str | None,
+    output_format: str,
+    fail_on: str,
+    config_path: Path | None,
+    manifest: Path | None,
+) -> None:
+    """Compare the tool surfaces OLD and NEW and classify each change as breaking or not.
+
+    OLD and NEW are each a surface.json file, a generated package directory, or a git revision
+    (branch, tag, commit, HEAD~1) at which the manifest is read; an existing path wins over a
+    revision of the same name. NEW defaults to the manifest in the working tree. Exit status: 0,
+    or 1 when --fail-on applies, or 2 on errors.
+    """
+    with report.reported(exit_code=2):
+        manifest_path = manifest or default_manifest(config_path)
+        old_surface = load_surface(old, manifest_path=manifest_path)
+        if new is None:
+            new_surface = load_working_tree(display_path(manifest_path))
+        else:
+            new_surface = load_surface(new, manifest_path=manifest_path)
+        changes = compare(old_surface, new_surface)
+        text = RENDERERS[output_format](changes, old=old_surface, new=new_surface)
+    click.echo(text, nl=False)
+    breaking = sum(change.breaking for change in changes)
+    if (fail_on == "breaking" and breaking) or (fail_on == "any" and changes):
+        what = f"{breaking} breaking change(s)" if fail_on == "breaking" else summary_line(changes)
+        click.echo(f"error: {what} (--fail-on {fail_on})", err=True)
+        sys.exit(1)

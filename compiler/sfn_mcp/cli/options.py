@@ -1,0 +1,61 @@
+"""Command-line options made from the settings' declarations, and the settings they give."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sfn_mcp.cli import report
+from sfn_mcp.diagnostics import CompileError, Diagnostic
+from sfn_mcp.settings import Settings, load_settings
+from sfn_mcp.settings.declared import PACKAGE_SETTINGS, Setting
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML file with the settings (default: ./pyproject.toml [tool.sfn-mcp]).",
+)
+
+
+def _option(setting: Setting) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    names = [n for n in (setting.short, setting.flag) if n]
+    extra = f" [env: {setting.env}]" if setting.env else ""
+    default = f" (default {setting.default:g})" if isinstance(setting.default, int | float) else ""
+    return click.option(
+        *names,
+        setting.field,
+        multiple=setting.multiple,
+        metavar=setting.metavar,
+        help=f"{setting.help[:1].upper()}{setting.help[1:]}{default}.{extra}",
+    )
+
+
+def source_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say which workflows to compile and how: shared by generate and check."""
+    for setting in reversed([s for s in PACKAGE_SETTINGS.values() if s.flag]):
+        command = _option(setting)(command)
+    return CONFIG_OPTION(command)
+
+
+def settings_from(options: dict[str, Any]) -> Settings:
+    """Settings from the flags actually given (over the file, over the anchor's variables)."""
+    given = {}
+    for setting in PACKAGE_SETTINGS.values():
+        value = options.get(setting.field)
+        if setting.flag and value not in (None, ()):
+            given[setting.key] = list(value) if setting.multiple else value
+    tags = given.pop("tag", [])
+    if len(tags) > 1:
+        raise CompileError(
+            f"one --tag filter at a time (got {len(tags)}: {', '.join(tags)})",
+            hint="select by one tag, and narrow further with --prefix or --state-machine",
+        )
+    if tags:
+        given["tag"] = tags[0]
+    settings = load_settings(given, config_path=options.get("config_path"))
+    report.diagnostics(Diagnostic("note", note) for note in settings.notes)
+    return settings

@@ -1,0 +1,48 @@
+"""Stage 3, models: every schema the selected machines use → a Pydantic module
+(datamodel-code-generator), before the IR is built from them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sfn_mcp.diagnostics import CompileError
+from sfn_mcp.models.generate import EventInfo, GeneratedModel, generate_model
+from sfn_mcp.read.records import MachineSource, Role, SchemaSource
+
+ModelKey = tuple[str, str, Role]  # schema ARN, version, role
+
+__all__ = ["EventInfo", "GeneratedModel", "ModelKey", "generate_model", "generate_models"]
+
+
+def schemas_of(machines: list[MachineSource]) -> dict[ModelKey, SchemaSource]:
+    """Each schema version the machines use, once per role (input or output)."""
+    schemas: dict[ModelKey, SchemaSource] = {}
+    for m in machines:
+        roles: tuple[tuple[Role, SchemaSource | None], ...] = (
+            ("input", m.schema),
+            ("output", m.output_schema),
+        )
+        for role, source in roles:
+            if source:
+                schemas[(source.ref.arn, source.version, role)] = source
+    return schemas
+
+
+def generate_models(machines: list[MachineSource]) -> Mapping[ModelKey, GeneratedModel]:
+    """The model of every schema, by key; every schema that fails is reported at once, naming
+    the machines that use it."""
+    models: dict[ModelKey, GeneratedModel] = {}
+    problems: list[str] = []
+    for key, schema in sorted(schemas_of(machines).items()):
+        try:
+            models[key] = generate_model(schema, key[2])
+        except CompileError as exc:
+            users = ", ".join(
+                m.name
+                for m in machines
+                if (m.schema if key[2] == "input" else m.output_schema) == schema
+            )
+            problems.extend(f"{p} ({key[2]} of {users})" for p in exc.problems)
+    if problems:
+        raise CompileError(problems, hint="fix the schema in the EventBridge Schema Registry")
+    return models

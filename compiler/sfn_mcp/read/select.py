@@ -1,0 +1,76 @@
+"""Read, part 1 (select): list the account's state machines (every page) and apply the filters.
+
+Semantics follow awslabs-stepfunctions-tool-mcp-server so users can switch over: the prefix and
+the explicit name list are OR'ed; with neither, every machine passes; the tag filter (exact
+key=value) applies after the name filter. Unlike the anchor, every page is read, a listed name
+that does not exist is an error, and a tag filter needs both key and value.
+"""
+
+from __future__ import annotations
+
+from sfn_mcp.diagnostics import CompileError, Counter, quiet_count
+from sfn_mcp.read.aws import Aws, run_pool
+from sfn_mcp.read.records import Candidate, Selected
+from sfn_mcp.settings import Settings
+
+PAGE_SIZE = 100  # always sent: some endpoints return everything in one page without it
+
+
+def list_state_machines(aws: Aws) -> list[Candidate]:
+    paginator = aws.client("stepfunctions").get_paginator("list_state_machines")
+    machines = []
+    for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}):
+        for item in page.get("stateMachines", []):
+            machines.append(Candidate(item["name"], item["stateMachineArn"], item["type"]))
+    return machines
+
+
+def by_name(machines: list[Candidate], settings: Settings) -> list[Candidate]:
+    """The prefix/list filter. Names in the explicit list must exist."""
+    listed = {m.name for m in machines}
+    missing = [n for n in settings.state_machines if n not in listed]
+    if missing:
+        hint = "check the names and the region; names are exact and case-sensitive"
+        if any(n.startswith("arn:") for n in missing):
+            hint = "give the state machine's name, not its ARN"
+        elif any("," in n for n in missing):
+            hint = (
+                "repeat --state-machine for each name (commas separate names only in the variable)"
+            )
+        raise CompileError(
+            [f"state machine {n!r} (from the name list) does not exist" for n in missing],
+            hint=hint,
+        )
+    if not settings.prefix and not settings.state_machines:
+        return list(machines)
+    wanted = set(settings.state_machines)
+    return [
+        m
+        for m in machines
+        if (settings.prefix and m.name.startswith(settings.prefix)) or m.name in wanted
+    ]
+
+
+def select(aws: Aws, settings: Settings, *, count: Counter = quiet_count) -> list[Selected]:
+    """The machines to compile, sorted by name, with their tags when any setting needs them."""
+    machines = sorted(by_name(list_state_machines(aws), settings), key=lambda m: m.name)
+    if not (settings.tag or settings.schema_tag_key):
+        return [Selected(m, {}) for m in machines]
+    sfn = aws.client("stepfunctions")
+
+    def tags_of(machine: Candidate) -> Selected:
+        response = sfn.list_tags_for_resource(resourceArn=machine.arn)
+        return Selected(machine, {t["key"]: t["value"] for t in response.get("tags", [])})
+
+    selected = run_pool(
+        machines,
+        tags_of,
+        workers=settings.max_workers,
+        describe=lambda m: f"state machine {m.name!r}: ListTagsForResource failed",
+        label="reading tags",
+        count=count,
+    )
+    if settings.tag:
+        key, value = settings.tag
+        selected = [s for s in selected if s.tags.get(key) == value]
+    return selected

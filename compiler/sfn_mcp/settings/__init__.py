@@ -1,0 +1,6 @@
+"""Stage 1, settings: what to compile and how, from flags, ``[tool.sfn-mcp]`` or the anchor's
+variables; each setting is declared once in ``declared``."""
+
+from sfn_mcp.settings.load import Settings, WorkflowSettings, find_config, load_settings
+
+__all__ = ["Settings", "WorkflowSettings", "find_config", "load_settings"]

@@ -1,0 +1,303 @@
+"""Every setting, declared once: its key in ``[tool.sfn-mcp]``, its flag, the anchor's variable,
+its type, default and help. The command line's options, the checks on the configuration file and
+the README's settings table are all made from this table (``tests/`` keeps the README in step).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sfn_mcp_runtime.contract import DEFAULT_MAX_WAIT_SECONDS, MAX_WAIT_SECONDS
+
+Scope = Literal["package", "workflow"]
+DEFAULT_MAX_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A setting's type: what a value must be (``describe``, for messages) and how a raw value
+    from TOML or a flag is checked; ``check`` returns the value to use, or raises ValueError."""
+
+    describe: str
+    check: Callable[[Any], Any]
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError
+    return value.strip()
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(_is_text(v) for v in value):
+        raise ValueError
+    return tuple(dict.fromkeys(v.strip() for v in value))
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _switch(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError
+    return value
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError
+    if not 0 < value <= MAX_WAIT_SECONDS:
+        raise ValueError
+    return float(value)
+
+
+def _workers(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+        raise ValueError
+    return value
+
+
+def _version(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).isdigit():
+        raise ValueError
+    return str(value)
+
+
+def _tool_name(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9_]{1,64}", value):
+        raise ValueError
+    return value
+
+
+def _tag(value: Any) -> tuple[str, str]:
+    if not isinstance(value, str):
+        raise ValueError
+    key, sep, tag_value = value.partition("=")
+    if not sep or not key.strip() or not tag_value.strip():
+        raise ValueError
+    return key.strip(), tag_value.strip()
+
+
+def _choice(*choices: str) -> Kind:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError
+        return str(value)
+
+    return Kind(f"one of {', '.join(repr(c) for c in choices)}", check)
+
+
+TEXT = Kind("a non-empty string", _text)
+PATH = Kind("a folder path (a string)", _text)
+NAMES = Kind("a list of state machine names", _names)
+SWITCH = Kind("true or false", _switch)
+SECONDS = Kind(f"a positive number of seconds up to {MAX_WAIT_SECONDS:g}", _seconds)
+WORKERS = Kind("a whole number from 1 to 64", _workers)
+VERSION = Kind('a schema version number like "3"', _version)
+TAG = Kind('"KEY=VALUE" with both halves', _tag)
+TOOL_NAME = Kind("1 to 64 lowercase letters, digits and underscores", _tool_name)
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # as written in [tool.sfn-mcp] (kebab-case)
+    kind: Kind
+    help: str
+    scope: Scope = "package"
+    flag: str | None = None  # the command-line option, if the setting has one
+    short: str | None = None
+    metavar: str | None = None
+    multiple: bool = False  # the flag collects every use (a list, or one value checked once)
+    env: str | None = None  # the anchor server's variable, read only without a config file
+    default: Any = None
+    example: str = ""  # a TOML value for the README's example table
+
+    @property
+    def field(self) -> str:
+        """The attribute of Settings / WorkflowSettings that holds the value."""
+        return self.key.replace("-", "_")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "prefix",
+        TEXT,
+        "select machines whose name starts with this; it is stripped from tool names",
+        flag="--prefix",
+        env="STATE_MACHINE_PREFIX",
+    ),
+    Setting(
+        "state-machines",
+        NAMES,
+        "select these exact names (OR'ed with the prefix; a missing name is an error)",
+        flag="--state-machine",
+        metavar="NAME",
+        multiple=True,
+        env="STATE_MACHINE_LIST",
+    ),
+    Setting(
+        "tag",
+        TAG,
+        "keep only machines with this tag (KEY=VALUE, one filter; both halves are required)",
+        flag="--tag",
+        metavar="KEY=VALUE",
+        multiple=True,  # so that a second --tag is refused instead of silently winning
+        env="STATE_MACHINE_TAG_KEY",
+    ),
+    Setting(
+        "schema-tag-key",
+        TEXT,
+        "tag whose value is the input schema's ARN",
+        flag="--schema-tag-key",
+        metavar="KEY",
+        env="STATE_MACHINE_INPUT_SCHEMA_ARN_TAG_KEY",
+    ),
+    Setting(
+        "output-schema-tag-key",
+        TEXT,
+        "tag whose value is the ARN of the schema that types the workflow's output",
+        flag="--output-schema-tag-key",
+        metavar="KEY",
+    ),
+    Setting(
+        "name",
+        TEXT,
+        "Python package name of the server (default: the prefix in snake_case, else sfn_tools)",
+        flag="--name",
+    ),
+    Setting(
+        "output",
+        PATH,
+        "folder the package is written into (in the file: relative to the file; default: the "
+        "current folder)",
+        flag="--output",
+        short="-o",
+    ),
+    Setting("region", TEXT, "AWS region (default: AWS_REGION, then boto3's own)", flag="--region"),
+    Setting("profile", TEXT, "AWS named profile (default: AWS_PROFILE)", flag="--profile"),
+    Setting(
+        "max-wait-seconds",
+        SECONDS,
+        "how long STANDARD tools wait for a result before returning RUNNING",
+        flag="--max-wait-seconds",
+        default=DEFAULT_MAX_WAIT_SECONDS,
+    ),
+    Setting(
+        "max-workers",
+        WORKERS,
+        "concurrent AWS calls while reading the account",
+        default=DEFAULT_MAX_WORKERS,
+    ),
+    # Per workflow, under [tool.sfn-mcp.workflows."<state machine name>"].
+    Setting(
+        "input-mode",
+        _choice("envelope", "detail"),
+        "pass the event detail alone instead of a full EventBridge event",
+        scope="workflow",
+        example='"detail"',
+    ),
+    Setting(
+        "max-wait-seconds",
+        SECONDS,
+        "this workflow's wait, over the package's",
+        scope="workflow",
+        example="120",
+    ),
+    Setting(
+        "tool-name",
+        TOOL_NAME,
+        "instead of the name derived from the machine's",
+        scope="workflow",
+        example='"place_order"',
+    ),
+    Setting(
+        "schema-version",
+        VERSION,
+        "pin the input schema's version instead of taking the latest",
+        scope="workflow",
+        example='"3"',
+    ),
+    Setting(
+        "output-schema-version",
+        VERSION,
+        "pin the output schema's version",
+        scope="workflow",
+        example='"2"',
+    ),
+    Setting(
+        "title",
+        TEXT,
+        'instead of the tag mcp:title, or a title from the name ("Order processing")',
+        scope="workflow",
+        example='"Place an order"',
+    ),
+    Setting(
+        "description",
+        TEXT,
+        "instead of the definition's Comment",
+        scope="workflow",
+        example='"Places one order for a customer."',
+    ),
+    Setting("read-only", SWITCH, "MCP annotation readOnlyHint", scope="workflow", example="false"),
+    Setting(
+        "destructive", SWITCH, "MCP annotation destructiveHint", scope="workflow", example="true"
+    ),
+    Setting(
+        "idempotent", SWITCH, "MCP annotation idempotentHint", scope="workflow", example="false"
+    ),
+    Setting("open-world", SWITCH, "MCP annotation openWorldHint", scope="workflow", example="true"),
+    Setting(
+        "stop-on-cancel",
+        SWITCH,
+        "StopExecution when the client cancels the call (default: keep running)",
+        scope="workflow",
+        example="true",
+    ),
+)
+
+PACKAGE_SETTINGS = {s.key: s for s in SETTINGS if s.scope == "package"}
+WORKFLOW_SETTINGS = {s.key: s for s in SETTINGS if s.scope == "workflow"}
+# The anchor's tag filter is two variables; the declared one (the key) names the pair.
+ANCHOR_TAG_VALUE = "STATE_MACHINE_TAG_VALUE"
+# Every variable of the anchor's that sfn-mcp reads (without a configuration file).
+ANCHOR_VARIABLES = tuple(s.env for s in PACKAGE_SETTINGS.values() if s.env) + (ANCHOR_TAG_VALUE,)
+# The keys that make up the selection, which comes whole from one source.
+SELECTION = ("prefix", "state-machines", "tag")
+# The table of per-workflow settings and the table that names them.
+WORKFLOWS_KEY = "workflows"
+
+
+def settings_table() -> str:
+    """The README's table of package settings, made from the declarations."""
+    rows = [
+        "| Setting (`[tool.sfn-mcp]`) | Flag | Anchor variable | Meaning |",
+        "|---|---|---|---|",
+    ]
+    for s in PACKAGE_SETTINGS.values():
+        flag = ""
+        if s.flag:
+            short = f"{s.short}/" if s.short else ""
+            metavar = f" {s.metavar}" if s.metavar else ""
+            flag = f"`{short}{s.flag}{metavar}`"
+            if s.multiple and s.kind is NAMES:
+                flag += " (repeat)"
+        env = f"`{s.env}`" if s.env else ""
+        if s.env == "STATE_MACHINE_TAG_KEY":
+            env += f" + `{ANCHOR_TAG_VALUE}`"
+        default = f" (default {s.default:g})" if isinstance(s.default, int | float) else ""
+        rows.append(f"| `{s.key}` | {flag} | {env} | {s.help}{default} |")
+    return "\n".join(rows) + "\n"
+
+
+def workflow_example() -> str:
+    """The README's example of per-workflow settings, made from the declarations."""
+    width = max(len(f"{s.key} = {s.example}") for s in WORKFLOW_SETTINGS.values())
+    lines = ['[tool.sfn-mcp.workflows."ai-workflows-order-processing"]']
+    for s in WORKFLOW_SETTINGS.values():
+        line = f"{s.key} = {s.example}"
+        lines.append(f"{line:<{width}}  # {s.help}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,262 @@
+"""Stage 1, settings: CLI flags over the configuration file, or over the anchor's variables.
+
+The anchor server's variables (``STATE_MACHINE_*``) are read only when no configuration file is in
+use: they let users of awslabs-stepfunctions-tool-mcp-server switch over with the settings they
+have, while a committed ``[tool.sfn-mcp]`` table makes ``make generate`` give the same package on
+every machine, whatever the shell exports. Every value is checked against its declaration
+(``declared.py``), and a wrong one is named with its key and the file it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sfn_mcp.diagnostics import CompileError
+from sfn_mcp.naming import snake_case
+from sfn_mcp.settings.declared import (
+    ANCHOR_TAG_VALUE,
+    DEFAULT_MAX_WORKERS,
+    PACKAGE_SETTINGS,
+    SELECTION,
+    WORKFLOW_SETTINGS,
+    WORKFLOWS_KEY,
+    Setting,
+)
+from sfn_mcp_runtime.contract import DEFAULT_MAX_WAIT_SECONDS, SERVER_MODULES
+
+InputMode = Literal["envelope", "detail"]
+TABLE = "[tool.sfn-mcp]"
+
+
+@dataclass(frozen=True)
+class WorkflowSettings:
+    """Per-workflow overrides, keyed by state machine name in ``[tool.sfn-mcp.workflows]``."""
+
+    input_mode: InputMode | None = None
+    max_wait_seconds: float | None = None
+    tool_name: str | None = None
+    schema_version: str | None = None
+    output_schema_version: str | None = None
+    title: str | None = None
+    description: str | None = None
+    read_only: bool | None = None
+    destructive: bool | None = None
+    idempotent: bool | None = None
+    open_world: bool | None = None
+    stop_on_cancel: bool | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    prefix: str = ""
+    state_machines: tuple[str, ...] = ()
+    tag: tuple[str, str] | None = None
+    schema_tag_key: str | None = None
+    output_schema_tag_key: str | None = None
+    name: str = "sfn_tools"
+    output: Path = Path(".")
+    region: str | None = None
+    profile: str | None = None
+    max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
+    max_workers: int = DEFAULT_MAX_WORKERS
+    workflows: Mapping[str, WorkflowSettings] = field(default_factory=dict)
+    config_file: Path | None = None
+    notes: tuple[str, ...] = ()
+
+    def selection_summary(self) -> str:
+        parts = []
+        if self.prefix:
+            parts.append(f"prefix {self.prefix!r}")
+        if self.state_machines:
+            parts.append(f"names {', '.join(self.state_machines)}")
+        if not parts:
+            parts.append("every state machine (no prefix or name list)")
+        if self.tag:
+            parts.append(f"tag {self.tag[0]}={self.tag[1]}")
+        return ", ".join(parts)
+
+
+def checked(setting: Setting, value: Any, where: str) -> Any:
+    """The value as the setting's type, or an error naming the setting and where it came from."""
+    try:
+        return setting.kind.check(value)
+    except ValueError:
+        raise CompileError(
+            f"{where}: {setting.key} must be {setting.kind.describe}, got {value!r}"
+        ) from None
+
+
+def find_config(cwd: Path) -> Path | None:
+    """``./pyproject.toml`` when it has a ``[tool.sfn-mcp]`` table."""
+    candidate = cwd / "pyproject.toml"
+    if candidate.is_file() and "sfn-mcp" in _read_toml(candidate).get("tool", {}):
+        return candidate
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CompileError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CompileError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def _unknown(table: Mapping[str, Any], known: Mapping[str, Setting], where: str) -> None:
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise CompileError(
+            f"{where}: unknown setting(s) {', '.join(unknown)}",
+            hint=f"valid settings: {', '.join(sorted(known))}",
+        )
+
+
+def _file_layer(path: Path) -> tuple[dict[str, Any], dict[str, WorkflowSettings]]:
+    """The ``[tool.sfn-mcp]`` table of a pyproject.toml, or the top level of any other file,
+    with every value checked: the package settings and the per-workflow ones."""
+    data = _read_toml(path)
+    in_pyproject = path.name == "pyproject.toml" or "tool" in data or "project" in data
+    table = data.get("tool", {}).get("sfn-mcp") if in_pyproject else data
+    if table is None:
+        raise CompileError(
+            f"{path} has no {TABLE} table",
+            hint="add one, or pass a file whose top level holds the settings",
+        )
+    where = f"{path} {TABLE}" if in_pyproject else str(path)
+    known = {**PACKAGE_SETTINGS, WORKFLOWS_KEY: PACKAGE_SETTINGS["prefix"]}
+    _unknown(table, known, where)
+    layer = {
+        key: checked(PACKAGE_SETTINGS[key], value, where)
+        for key, value in table.items()
+        if key != WORKFLOWS_KEY
+    }
+    if "output" in layer:  # relative to the file, not to wherever the command runs
+        layer["output"] = (path.parent / layer["output"]).resolve()
+    return layer, _workflows(table.get(WORKFLOWS_KEY, {}), where)
+
+
+def _cli_layer(cli: Mapping[str, Any], cwd: Path) -> dict[str, Any]:
+    layer = {
+        key: checked(PACKAGE_SETTINGS[key], value, f"--{key}" if key != "tag" else "--tag")
+        for key, value in cli.items()
+        if value not in (None, (), [])
+    }
+    if "output" in layer:
+        layer["output"] = (cwd / layer["output"]).resolve()
+    return layer
+
+
+def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for setting in PACKAGE_SETTINGS.values():
+        value = env.get(setting.env or "", "").strip()
+        if not value or setting.key == "tag":
+            continue
+        if setting.key == "state-machines":
+            layer[setting.key] = tuple(n.strip() for n in value.split(",") if n.strip())
+        else:
+            layer[setting.key] = value
+    key = env.get(PACKAGE_SETTINGS["tag"].env or "", "").strip()
+    value = env.get(ANCHOR_TAG_VALUE, "").strip()
+    if key or value:  # checked only if this layer is the one that selects
+        layer["tag"] = (key, value)
+    return layer
+
+
+def _workflows(raw: Any, where: str) -> dict[str, WorkflowSettings]:
+    if not isinstance(raw, dict):
+        raise CompileError(f"{where}: '{WORKFLOWS_KEY}' must be a table of state machine names")
+    result = {}
+    for machine, table in sorted(raw.items()):
+        at = f"{where} {WORKFLOWS_KEY}.{machine}"
+        if not isinstance(table, dict):
+            raise CompileError(f"{at} must be a table")
+        _unknown(table, WORKFLOW_SETTINGS, at)
+        values = {
+            WORKFLOW_SETTINGS[key].field: checked(WORKFLOW_SETTINGS[key], value, at)
+            for key, value in table.items()
+        }
+        result[machine] = WorkflowSettings(**values)
+    return result
+
+
+def _package_name(name: str) -> str:
+    if not name.isidentifier() or name != name.lower() or name.startswith("_"):
+        raise CompileError(
+            f"package name {name!r} must be a lowercase Python identifier not starting with _",
+            hint="pass --name like 'order_tools' (letters, digits and underscores)",
+        )
+    if name in sys.stdlib_module_names or name in SERVER_MODULES:
+        raise CompileError(
+            f"package name {name!r} would shadow the module {name!r} that Python or the server "
+            "needs, so `python -m` would not run it",
+            hint="pass another --name, e.g. 'workflow_tools'",
+        )
+    return name
+
+
+def load_settings(
+    cli: Mapping[str, Any],
+    *,
+    config_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Merge the three sources. ``cli`` holds the flags given, by setting key."""
+    env = os.environ if env is None else env
+    cwd = cwd or Path.cwd()
+    path = config_path or find_config(cwd)
+    file_layer, workflows = _file_layer(path) if path else ({}, {})
+    layers = [
+        ("command line", _cli_layer(cli, cwd)),
+        (str(path) if path else "configuration file", file_layer),
+        ("environment", {} if path else _env_layer(env)),
+    ]
+
+    def pick(key: str) -> Any:
+        for _, layer in layers:
+            if key in layer:
+                return layer[key]
+        return PACKAGE_SETTINGS[key].default
+
+    # The selection (prefix, names, tag) comes whole from the strongest source that sets any of
+    # it: `--state-machine x` means that machine, not "x or whatever the file's prefix selects".
+    selecting = next((layer for _, layer in layers if any(key in layer for key in SELECTION)), {})
+    prefix = selecting.get("prefix", "")
+    tag = selecting.get("tag")
+    if tag and not all(tag):
+        missing = "value" if tag[0] else "key"
+        raise CompileError(
+            f"environment: a tag filter needs both a key and a value; the {missing} is missing",
+            hint="pass --tag KEY=VALUE, or set both STATE_MACHINE_TAG_KEY and "
+            f"{ANCHOR_TAG_VALUE} (the anchor server silently served zero tools here)",
+        )
+    ignored = sorted(
+        s.env for s in PACKAGE_SETTINGS.values() if s.env and path and env.get(s.env, "").strip()
+    )
+    if path and env.get(ANCHOR_TAG_VALUE, "").strip():
+        ignored = sorted({*ignored, ANCHOR_TAG_VALUE})
+    notes = (f"ignoring {', '.join(ignored)}: {path} configures sfn-mcp",) if ignored else ()
+    return Settings(
+        prefix=prefix,
+        state_machines=selecting.get("state-machines", ()),
+        tag=tag,
+        schema_tag_key=pick("schema-tag-key"),
+        output_schema_tag_key=pick("output-schema-tag-key"),
+        name=_package_name(str(pick("name") or snake_case(prefix) or "sfn_tools")),
+        output=Path(pick("output") or cwd),
+        region=pick("region") or env.get("AWS_REGION") or None,
+        profile=pick("profile"),
+        max_wait_seconds=pick("max-wait-seconds"),
+        max_workers=pick("max-workers"),
+        workflows=workflows,
+        config_file=path,
+        notes=notes,
+    )

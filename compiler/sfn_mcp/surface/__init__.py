@@ -1,0 +1,16 @@
+"""Stage 6, surface: ``surface.json``, the reviewable contract of the rendered package, read
+from the package itself (``listing``) and laid out canonically (``manifest``)."""
+
+from sfn_mcp.surface.listing import PackageImportError, Served, committed_listing, served_listing
+from sfn_mcp.surface.manifest import FORMAT, LISTED_KEYS, MANIFEST, manifest
+
+__all__ = [
+    "FORMAT",
+    "LISTED_KEYS",
+    "MANIFEST",
+    "PackageImportError",
+    "Served",
+    "committed_listing",
+    "manifest",
+    "served_listing",
+]

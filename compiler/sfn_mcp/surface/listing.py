@@ -1,0 +1,74 @@
+"""What a package serves, asked of the package itself: it is imported in a child Python and its
+``tools/list`` and Workflow constants are read, so the manifest cannot drift from the code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sfn_mcp.diagnostics import CompileError
+
+# Runs in a child interpreter with the package on sys.path: what it serves, and how each
+# workflow tool runs (the Workflow constants in tools.py).
+_LISTING_SCRIPT = """
+import importlib, json, sys
+tools = importlib.import_module(sys.argv[1] + ".tools")
+runtime = importlib.import_module(sys.argv[1] + "._runtime.server")
+def runs(w):
+    standard = w.type == "STANDARD"
+    return {"arn": w.arn, "type": w.type, "stopOnCancel": w.stop_on_cancel,
+            "maxWaitSeconds": w.max_wait_seconds if standard else None}
+workflows = {t.name: runs(t.workflow) for t in tools.TOOLS}
+json.dump({"tools": runtime.tools_list(tools.TOOLS), "workflows": workflows}, sys.stdout)
+"""
+
+
+def served_listing(files: Mapping[str, str], package: str) -> Served:
+    """``tools/list`` of the package made of ``files``, from the package itself."""
+    with tempfile.TemporaryDirectory(prefix="sfn-mcp-surface-") as scratch:
+        root = Path(scratch) / package
+        for path, text in files.items():
+            if path.endswith(".py"):
+                (root / path).parent.mkdir(parents=True, exist_ok=True)
+                (root / path).write_text(text, encoding="utf-8", newline="\n")
+        return _listing_of(Path(scratch), package)
+
+
+@dataclass(frozen=True)
+class Served:
+    tools: list[dict[str, Any]]  # what tools/list answers
+    workflows: dict[str, dict[str, Any]]  # per workflow tool: RUN_KEYS
+
+
+class PackageImportError(CompileError):
+    """The package does not import (for a committed one: edited by hand, or half-written)."""
+
+
+def _listing_of(folder: Path, package: str) -> Served:
+    env = {**os.environ, "PYTHONPATH": str(folder), "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", _LISTING_SCRIPT, package],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise PackageImportError(f"the package {package!r} does not import: {last}")
+    data = json.loads(result.stdout)
+    return Served(tools=data["tools"], workflows=data["workflows"])
+
+
+def committed_listing(package_dir: Path) -> Served:
+    """``tools/list`` of a package on disk (for the offline check)."""
+    return _listing_of(package_dir.parent, package_dir.name)

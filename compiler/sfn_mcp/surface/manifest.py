@@ -1,0 +1,76 @@
+"""Stage 6, surface: the manifest ``surface.json``, the reviewable contract of a generated server.
+
+For each tool it records what a client sees (name, title, description, annotations, input and
+output schema, exactly as ``tools/list`` answers) and where the tool comes from (state machine ARN
+and type, a SHA-256 of the ASL definition, input/output schema ARN and version). The client-facing
+part is not re-derived here: the rendered package is imported in a child Python and asked for its
+``tools/list``, so the manifest cannot drift from what the server publishes.
+
+The file is canonical: tools sorted by name, keys in a fixed order, no timestamps, two-space
+indent, one tool after another.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sfn_mcp.diagnostics import CompileError
+from sfn_mcp.ir import Package, Tool
+from sfn_mcp.read.records import SchemaSource
+from sfn_mcp.surface.listing import PackageImportError, served_listing
+from sfn_mcp_runtime.contract import RUN_KEYS
+
+MANIFEST = "surface.json"
+FORMAT = 1
+LISTED_KEYS = ("title", "description", "annotations", "inputSchema", "outputSchema")
+
+
+def _source(schema: SchemaSource | None) -> dict[str, str] | None:
+    return {"arn": schema.ref.arn, "version": schema.version} if schema else None
+
+
+def _entry(listed: Mapping[str, Any], tool: Tool | None, runs: Mapping[str, Any]) -> dict[str, Any]:
+    machine = (
+        {
+            "name": tool.machine_name,
+            **{key: runs.get(key) for key in RUN_KEYS},
+            "definitionSha256": tool.definition_sha256,
+        }
+        if tool
+        else None
+    )
+    return {
+        "name": listed["name"],
+        "title": listed.get("title"),
+        "description": listed.get("description"),
+        "stateMachine": machine,
+        "inputSchemaSource": _source(tool.schema) if tool else None,
+        "outputSchemaSource": _source(tool.output_schema) if tool else None,
+        "annotations": listed.get("annotations"),
+        "inputSchema": listed.get("inputSchema"),
+        "outputSchema": listed.get("outputSchema"),
+    }
+
+
+def manifest(package: Package, files: Mapping[str, str]) -> str:
+    """The text of ``surface.json`` for a rendered package."""
+    try:
+        served = served_listing(files, package.name)
+    except PackageImportError as exc:
+        raise CompileError(
+            f"internal error: {exc}",
+            hint="rerun with SFN_MCP_DEBUG=1 and report it with the schema that produced it",
+        ) from exc
+    by_name = {tool.name: tool for tool in package.tools}
+    document = {
+        "surfaceFormat": FORMAT,
+        "server": package.server_name,
+        "package": package.name,
+        "tools": [
+            _entry(listed, by_name.get(listed["name"]), served.workflows.get(listed["name"], {}))
+            for listed in sorted(served.tools, key=lambda t: str(t["name"]))
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

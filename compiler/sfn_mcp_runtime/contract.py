@@ -1,0 +1,61 @@
+"""What the compiler and every generated server agree on: names, limits, defaults, what ``tools.py``
+imports, what ``surface.json`` records of how a tool runs, and what the server needs installed.
+
+This module imports nothing but the standard library, so the compiler reads it without loading
+the MCP SDK; the runtime reads it as its own (``<package>._runtime.contract``). Defined here once,
+nothing needs keeping in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+# The server's own tool: status, output or error of an execution one of its tools started.
+STATUS_TOOL: Final = "get_execution"
+# The optional argument of STANDARD tools that becomes the execution name (never sent on).
+IDEMPOTENCY_ARGUMENT: Final = "idempotency_key"
+
+# How long a STANDARD tool waits for its execution before answering RUNNING + the ARN.
+DEFAULT_MAX_WAIT_SECONDS: Final = 50.0
+MAX_WAIT_SECONDS: Final = 3600.0  # no MCP client keeps a call open longer than this
+
+# The folder, inside each generated package, that holds a copy of this runtime.
+RUNTIME_PACKAGE: Final = "_runtime"
+
+# What a generated tools.py may import from the runtime: name -> module of ``_runtime``.
+TOOLS_IMPORTS: Final = {
+    "ExecutionResult": "definitions",
+    "FreeFormInput": "definitions",
+    "Tool": "definitions",
+    "Workflow": "definitions",
+    "Hints": "contract",
+    "event_envelope": "execution",
+    "run_workflow": "execution",
+    "workflow_input": "execution",
+}
+
+# What surface.json records of how each workflow tool runs (``stateMachine`` keys), read from the
+# Workflow constants of tools.py: check --offline compares them with the code.
+RUN_KEYS: Final = ("arn", "type", "maxWaitSeconds", "stopOnCancel")
+
+# What a generated server needs installed (its requirements.txt), and the top-level modules that
+# it imports directly or through them: a package of one of these names would shadow it.
+SERVER_REQUIREMENTS: Final = ("mcp>=2.3,<3", "pydantic>=2.14,<3", "boto3>=1.34", "jsonschema>=4.20")
+SERVER_MODULES: Final = frozenset(
+    {"mcp", "mcp_types", "pydantic", "pydantic_core", "boto3", "botocore", "anyio", "uvicorn"}
+    | {"starlette", "httpx", "jmespath", "s3transfer", "dateutil", "urllib3", "typing_extensions"}
+    | {"jsonschema", "referencing", "rpds", "attrs"}
+)
+
+
+@dataclass(frozen=True)
+class Hints:
+    """A tool's MCP annotations under readable names. The defaults are the protocol's cautious
+    ones: a workflow run is an action (not read-only), may change or delete things, is not
+    idempotent and reaches systems beyond this server; tags or configuration say otherwise."""
+
+    read_only: bool = False
+    destructive: bool = True
+    idempotent: bool = False
+    open_world: bool = True

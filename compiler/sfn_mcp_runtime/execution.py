@@ -1,0 +1,362 @@
+"""What running a workflow *does*: build its input, start it (EXPRESS synchronously, STANDARD by
+name, finding the execution an idempotency key already started), poll it with backoff and
+progress up to a bounded wait, stop it on cancel where configured, and read its status later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+from pydantic import BaseModel
+
+from .aws import _call
+from .contract import IDEMPOTENCY_ARGUMENT, MAX_WAIT_SECONDS, STATUS_TOOL
+from .definitions import (
+    EXECUTION_ARN,
+    EXECUTION_NAME,
+    STATUSES,
+    ExecutionResult,
+    Workflow,
+    WorkflowError,
+)
+
+logger = logging.getLogger("sfn_mcp.runtime")
+
+MAX_INPUT_BYTES = 256 * 1024  # Step Functions' limit on execution input
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+FIRST_POLL_SECONDS = 0.2
+MAX_POLL_SECONDS = 5.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else None
+
+
+def _parse_output(raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def max_wait_seconds(workflow: Workflow, env: Mapping[str, str] = os.environ) -> float:
+    raw = env.get("SFN_MCP_MAX_WAIT_SECONDS", "").strip()
+    if raw:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if 0 <= value <= MAX_WAIT_SECONDS:
+            return value
+        logger.warning(
+            "ignoring SFN_MCP_MAX_WAIT_SECONDS=%r: not a number of seconds from 0 to %g",
+            raw,
+            MAX_WAIT_SECONDS,
+        )
+    return workflow.max_wait_seconds
+
+
+class EventEnvelope(dict[str, Any]):
+    """An EventBridge event built by this server (its ``id`` and ``time`` are made per call)."""
+
+
+def event_envelope(
+    detail: BaseModel, *, workflow: Workflow, source: str, detail_type: str
+) -> dict[str, Any]:
+    """The EventBridge event a rule would deliver to the workflow, around ``detail``."""
+    return EventEnvelope(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": source,
+            "account": workflow.account,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": workflow.region,
+            "resources": [],
+            "detail": workflow_input(detail),
+        }
+    )
+
+
+def workflow_input(model: BaseModel) -> Any:
+    """The JSON the workflow receives: names as the schema spells them, defaults filled in,
+    and optional fields the caller left out still absent (not null)."""
+    return model.model_dump(mode="json", by_alias=True)
+
+
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+# How the current tool call reports progress; set by the server only when the client asked.
+PROGRESS: ContextVar[Progress | None] = ContextVar("sfn_mcp_progress", default=None)
+
+
+async def _report(progress: float, total: float | None, message: str) -> None:
+    report = PROGRESS.get()
+    if report is None:
+        return
+    try:
+        await report(progress, total, message)
+    except Exception:  # a client that went away must not fail the call
+        logger.debug("progress notification not sent", exc_info=True)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _same_input(existing: Any, payload: Any) -> bool:
+    """Whether an execution found under the idempotency key was started with this input, as
+    JSON (so 1 and true differ). The ``id`` and ``time`` of an event this server built are made
+    per call, so they are not compared."""
+    try:
+        found = json.loads(existing) if isinstance(existing, str) else existing
+    except ValueError:
+        return False
+    if isinstance(payload, EventEnvelope) and isinstance(found, dict):
+        volatile = ("id", "time")
+        found = {k: v for k, v in found.items() if k not in volatile}
+        payload = {k: v for k, v in payload.items() if k not in volatile}
+    return _canonical(found) == _canonical(payload)
+
+
+async def run_workflow(
+    workflow: Workflow, payload: Any, *, idempotency_key: str | None = None
+) -> ExecutionResult:
+    """Start the workflow with ``payload`` and return its outcome (or RUNNING after the wait).
+
+    ``idempotency_key`` (STANDARD only) becomes the execution name: if an execution of that name
+    exists with the same input, it is followed instead of starting another; with other input,
+    the call is refused.
+    """
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    size = len(text.encode())
+    if size > MAX_INPUT_BYTES:
+        raise WorkflowError(
+            f"input is {size} bytes; Step Functions accepts at most {MAX_INPUT_BYTES} bytes"
+        )
+    if workflow.type == "EXPRESS":
+        if idempotency_key is not None:
+            raise WorkflowError(
+                f"{workflow.name} is an EXPRESS workflow: Step Functions does not deduplicate "
+                "EXPRESS executions by name, so it takes no idempotency key"
+            )
+        await _report(0, None, f"running the EXPRESS workflow {workflow.name}")
+        response = await _call(
+            workflow, "sync", "start_sync_execution",
+            stateMachineArn=workflow.arn, name=str(uuid.uuid4()), input=text,
+        )  # fmt: skip
+        return _result(response)
+    if idempotency_key is not None and not EXECUTION_NAME.match(idempotency_key):
+        raise WorkflowError(
+            f"{IDEMPOTENCY_ARGUMENT} {idempotency_key!r} is not usable as an execution name: "
+            "use 1 to 80 letters, digits, - and _"
+        )
+    # Always named, so botocore's retries of StartExecution are idempotent too.
+    name = idempotency_key or str(uuid.uuid4())
+    execution_arn = workflow.execution_arn(name)
+    limit = max_wait_seconds(workflow)
+    reused = started_here = False
+    try:
+        # Looked up first: on AWS, a start with the name and input of a RUNNING execution
+        # succeeds and would not say that it started nothing.
+        if idempotency_key is not None:
+            reused = await _existing(workflow, execution_arn, name, payload)
+        if not reused:
+            started_here = True  # from here on, a cancel may have to stop what this call starts
+            execution_arn, reused = await _start(workflow, execution_arn, name, text, payload)
+            started_here = not reused
+        result = await _wait(workflow, execution_arn, limit)
+    except anyio.get_cancelled_exc_class():
+        await _on_cancel(workflow, execution_arn, started_here=started_here)
+        raise
+    if reused:
+        note = (
+            f"An execution named {name!r} was already started with these arguments; this is "
+            "that execution (no new one was started)."
+        )
+        message = f"{note} {result.message}" if result.message else note
+        result = replace(result, message=message)
+    return result
+
+
+async def _existing(workflow: Workflow, execution_arn: str, name: str, payload: Any) -> bool:
+    """Whether an execution of this name exists with this input; another input is an error."""
+    try:
+        existing = await _call(
+            workflow, "control", "describe_execution", executionArn=execution_arn
+        )
+    except WorkflowError as exc:
+        if exc.code == "ExecutionDoesNotExist":
+            return False
+        raise
+    if not _same_input(existing.get("input"), payload):
+        raise WorkflowError(
+            f"the {IDEMPOTENCY_ARGUMENT} {name!r} was already used for an execution of "
+            f"{workflow.name} with other arguments ({execution_arn}, status "
+            f"{existing.get('status')}); nothing was started.\nHint: use a new key for a new "
+            "request, or the same arguments to get that execution's result",
+            "ExecutionAlreadyExists",
+        )
+    return True
+
+
+async def _start(
+    workflow: Workflow, execution_arn: str, name: str, text: str, payload: Any
+) -> tuple[str, bool]:
+    """StartExecution: the execution's ARN, and whether it existed already (same name and
+    input: a concurrent call with the same key, or botocore's retry of a start that worked)."""
+    try:
+        started = await _call(
+            workflow, "control", "start_execution",
+            stateMachineArn=workflow.arn, name=name, input=text,
+        )  # fmt: skip
+        return str(started.get("executionArn") or execution_arn), False
+    except WorkflowError as exc:
+        if exc.code != "ExecutionAlreadyExists" or not await _existing(
+            workflow, execution_arn, name, payload
+        ):
+            raise
+    return execution_arn, True
+
+
+async def _on_cancel(workflow: Workflow, execution_arn: str, *, started_here: bool) -> None:
+    """The client cancelled the call: polling has stopped. Stop the execution if the workflow
+    says so and this call started it (a retry must not stop the first call's execution)."""
+    if not (workflow.stop_on_cancel and started_here):
+        logger.info("call cancelled; %s keeps running in AWS", execution_arn)
+        return
+    with anyio.move_on_after(STOP_TIMEOUT_SECONDS, shield=True):
+        while True:
+            try:
+                await _call(
+                    workflow, "control", "stop_execution", executionArn=execution_arn,
+                    error="sfn-mcp.Cancelled", cause="The MCP client cancelled the tool call.",
+                )  # fmt: skip
+                logger.info("call cancelled; stopped %s", execution_arn)
+                return
+            except WorkflowError as exc:
+                if exc.code != "ExecutionDoesNotExist":
+                    logger.warning("call cancelled; could not stop %s: %s", execution_arn, exc)
+                    return
+            # Cancelled while StartExecution was in flight: the start may still land.
+            await anyio.sleep(0.5)
+    logger.warning("call cancelled; %s did not appear to be stopped", execution_arn)
+
+
+async def _current_state(workflow: Workflow, execution_arn: str) -> str | None:
+    """The state the execution last entered, from the newest history events (one call)."""
+    try:
+        history = await _call(
+            workflow, "control", "get_execution_history",
+            executionArn=execution_arn, reverseOrder=True, maxResults=20,
+        )  # fmt: skip
+    except WorkflowError as exc:  # e.g. no permission for the history: progress without names
+        logger.debug("no state name for %s: %s", execution_arn, exc)
+        return None
+    for event in history.get("events", []):
+        entered = event.get("stateEnteredEventDetails")
+        if isinstance(entered, dict) and entered.get("name"):
+            return str(entered["name"])
+    return None
+
+
+async def _wait(
+    workflow: Workflow, execution_arn: str, limit: float, *, started: bool = True
+) -> ExecutionResult:
+    """Poll until the execution ends or ``limit`` seconds pass. ``started``: this call started
+    it (so a failed poll says it may still be running), rather than following one up."""
+    begun = time.monotonic()
+    deadline = begun + limit
+    delay = FIRST_POLL_SECONDS
+    reported = -1.0
+    while True:
+        logger.debug("polling %s", execution_arn)
+        try:
+            described = await _call(
+                workflow, "control", "describe_execution", executionArn=execution_arn
+            )
+        except WorkflowError as exc:
+            if not started:
+                raise
+            raise WorkflowError(
+                f"{exc}\nThe execution was started and may still be running: {execution_arn}. "
+                f"Check it with {STATUS_TOOL} before starting the workflow again.",
+                exc.code,
+            ) from exc
+        status = str(described.get("status"))
+        if status in TERMINAL:
+            return _result(described)
+        remaining = deadline - time.monotonic()
+        if PROGRESS.get() is not None and limit > 0:
+            state = await _current_state(workflow, execution_arn)
+            # progress must increase and stay within the total
+            elapsed = round(min(time.monotonic() - begun, limit), 3)
+            if elapsed > reported:
+                reported = elapsed
+                where = f" in state {state}" if state else ""
+                await _report(
+                    elapsed, limit, f"{workflow.name}: {status}{where} after {elapsed:.1f} s"
+                )
+        if remaining <= 0:
+            waited = f"after {limit:g} s" if limit > 0 else "now"
+            return ExecutionResult(
+                status=status if status in STATUSES else "RUNNING",
+                execution_arn=execution_arn,
+                start_date=_iso(described.get("startDate")),
+                message=f"{status} {waited}; the execution goes on in AWS. "
+                f"Follow it up with {STATUS_TOOL} and the execution ARN.",
+            )
+        await anyio.sleep(min(delay, remaining))
+        delay = min(delay * 1.6, MAX_POLL_SECONDS)
+
+
+async def execution_status(
+    workflows: tuple[Workflow, ...], execution_arn: str, wait_seconds: float = 0
+) -> ExecutionResult:
+    """Status, output or error of an execution of one of ``workflows``, waiting for it to end up
+    to ``wait_seconds`` (capped by the workflow's own wait). Other ARNs are refused."""
+    match = EXECUTION_ARN.match(execution_arn.strip())
+    owner = None
+    if match:
+        machine_arn = f"{match['prefix']}:stateMachine:{match['machine']}"
+        owner = next((w for w in workflows if w.arn == machine_arn), None)
+    if owner is None:
+        names = ", ".join(sorted(w.name for w in workflows if w.type == "STANDARD")) or "none"
+        raise WorkflowError(
+            f"refused: {execution_arn!r} is not an execution of this server's STANDARD "
+            f"workflows ({names}); {STATUS_TOOL} only reads executions of its own workflows"
+        )
+    if owner.type == "EXPRESS":
+        raise WorkflowError(
+            f"{owner.name} is an EXPRESS workflow: its tool returns the result in the call itself, "
+            "and Step Functions keeps no status to read back"
+        )
+    limit = min(wait_seconds, max_wait_seconds(owner))
+    return await _wait(owner, execution_arn.strip(), limit, started=False)
+
+
+def _result(response: Mapping[str, Any]) -> ExecutionResult:
+    return ExecutionResult(
+        status=str(response.get("status", "UNKNOWN")),
+        execution_arn=response.get("executionArn"),
+        output=_parse_output(response.get("output"))
+        if response.get("status") == "SUCCEEDED"
+        else None,
+        error=response.get("error"),
+        cause=response.get("cause"),
+        start_date=_iso(response.get("startDate")),
+        stop_date=_iso(response.get("stopDate")),
+    )
