@@ -92,6 +92,7 @@ lint: venv
 	$(VENV)/bin/ruff check compiler generated tests localaws examples benchmarks
 	$(VENV)/bin/ruff format --check compiler generated tests localaws benchmarks
 	$(VENV)/bin/mypy compiler/sfn_mcp compiler/sfn_mcp_runtime localaws benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 	cd generated && ../$(VENV)/bin/mypy --config-file ../pyproject.toml ai_workflows
 	$(VENV)/bin/sfn-mcp check --offline
 

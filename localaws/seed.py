@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localaws.stack import REPO_ROOT, Log, stderr_log
+from localaws.log import REPO_ROOT, Log, stderr_log
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
 LAMBDA_RUNTIME = "python3.12"

@@ -30,7 +30,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -40,9 +40,10 @@ if TYPE_CHECKING:
     import boto3
     from botocore.config import Config
 
-    from localaws.seed import SeedReport
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from localaws.log import REPO_ROOT, Log, quiet, stderr_log
+from localaws.seed import EXAMPLES_DIR, SeedReport, seed_examples
+
 MINISTACK_BIN = REPO_ROOT / ".venv-ministack" / "bin" / "ministack"
 HOST = "127.0.0.1"
 REGION = "us-east-1"
@@ -57,17 +58,6 @@ READY_TIMEOUT = 30.0
 STOP_GRACE = 5.0
 KILL_WAIT = 3.0
 POLL = 0.05
-
-Log = Callable[[str], None]
-
-
-def stderr_log(message: str) -> None:
-    """The default progress printer: one line on stderr."""
-    print(message, file=sys.stderr, flush=True)
-
-
-def quiet(message: str) -> None:
-    """A progress printer that prints nothing."""
 
 
 class LocalAwsError(RuntimeError):
@@ -529,8 +519,6 @@ class LocalAws:
 
     def seed(self, examples_dir: Path | None = None, log: Log = stderr_log) -> SeedReport:
         """Create or update the example workflows and their resources (idempotent)."""
-        from localaws.seed import EXAMPLES_DIR, seed_examples
-
         self.seed_report = seed_examples(self.client, examples_dir or EXAMPLES_DIR, log=log)
         return self.seed_report
 

@@ -126,12 +126,14 @@ def test_offline_check_catches_hand_edits_without_aws(
 
     tools = out / "refund_tools" / "tools.py"
     tools.write_text(tools.read_text().replace("destructive=True", "destructive=False"))
-    runtime = out / "refund_tools" / "_runtime.py"
+    runtime = out / "refund_tools" / "_runtime" / "execution.py"
     runtime.write_text(runtime.read_text() + "\n# local tweak\n")
+    (out / "refund_tools" / "_runtime" / "extra.py").write_text("")
     edited = sfn_mcp(no_aws, "check", "--offline", *SELECT, "-o", str(out))
     assert edited.returncode == 1, edited.stdout + edited.stderr
     assert "refund:" in edited.stdout and "destructiveHint" in edited.stdout
-    assert "_runtime.py is not this sfn-mcp's runtime" in edited.stdout
+    assert "_runtime/execution.py differs from this sfn-mcp's runtime" in edited.stdout
+    assert "_runtime/extra.py is not part of this sfn-mcp's runtime" in edited.stdout
 
     tools.write_text(tools.read_text().replace("max_wait_seconds=50.0", "max_wait_seconds=5000.0"))
     waits = sfn_mcp(no_aws, "check", "--offline", *SELECT, "-o", str(out))

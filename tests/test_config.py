@@ -4,6 +4,7 @@ import pytest
 
 from sfn_mcp.diagnostics import CompileError
 from sfn_mcp.settings import WorkflowSettings, load_settings
+from sfn_mcp.settings.declared import PACKAGE_SETTINGS, settings_table, workflow_example
 
 
 def write(tmp_path: Path, text: str, name: str = "pyproject.toml") -> Path:
@@ -156,3 +157,42 @@ def test_tool_name_overrides_must_be_valid_tool_names(tmp_path: Path) -> None:
         CompileError, match="tool-name must be 1 to 64 lowercase .*, got 'Bad Name'"
     ):
         load_settings({}, env={}, cwd=tmp_path)
+
+
+def between(text: str, marker: str) -> str:
+    start, end = f"<!-- {marker}:start -->\n", f"<!-- {marker}:end -->"
+    assert start in text and end in text, f"README.md lost the {marker} markers"
+    return text[text.index(start) + len(start) : text.index(end)]
+
+
+def test_the_readme_tables_are_made_from_the_declarations() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert between(readme, "settings") == settings_table()
+    assert between(readme, "workflow-settings") == f"```toml\n{workflow_example()}```\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("output = 5", "output must be a folder path (a string), got 5"),
+        ("schema-tag-key = true", "schema-tag-key must be a non-empty string, got True"),
+        ('max-workers = "8"', "max-workers must be a whole number from 1 to 64, got '8'"),
+        ('state-machines = "a,b"', "state-machines must be a list of state machine names"),
+        ("tag = 3", 'tag must be "KEY=VALUE" with both halves, got 3'),
+    ],
+)
+def test_values_of_the_wrong_type_are_named_with_key_and_file(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    path = write(tmp_path, f"[tool.sfn-mcp]\n{line}\n")
+    with pytest.raises(CompileError) as raised:
+        load_settings({}, env={}, cwd=tmp_path)
+    assert raised.value.problems[0].startswith(f"{path} [tool.sfn-mcp]: {message}")
+
+
+def test_every_flag_comes_from_a_declaration() -> None:
+    from sfn_mcp.cli.generate import generate
+
+    flags = {opt for param in generate.params for opt in param.opts if opt.startswith("--")}
+    declared = {s.flag for s in PACKAGE_SETTINGS.values() if s.flag}
+    assert flags == declared | {"--config"}

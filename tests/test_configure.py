@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sfn_mcp.cli.configure import configure
-from sfn_mcp.clients.configure import CLIENTS, strip_jsonc
+from sfn_mcp.clients import CLIENTS
+from sfn_mcp.clients.jsonc import strip_jsonc
 from sfn_mcp.settings.declared import ANCHOR_VARIABLES
 
 PYTHON = os.path.abspath(sys.executable)
@@ -299,6 +300,7 @@ def test_vscode_comment_inside_our_entry_is_refused_with_the_entry_to_paste(work
     ("text", "message"),
     [
         ('{"mcpServers": ["a"]}', '"mcpServers" is list, not an object'),
+        ('{"mcpServers": null}', '"mcpServers" is null, not an object'),  # was an AssertionError
         ('["a"]', "the top level is list, not an object"),
         ('{"mcpServers": {"my-tools": {}, "my-tools": {}}}', 'the key "my-tools" 2 times'),
     ],

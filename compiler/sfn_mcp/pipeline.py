@@ -39,9 +39,25 @@ def compile_package(
     progress: Progress = quiet,
     count: Counter = quiet_count,
 ) -> Compiled:
-    """Compile in memory; every AWS failure comes out as a CompileError, never a traceback."""
+    """Read the account, then compile in memory; AWS failures come out as CompileErrors."""
+    started = time.monotonic()
+    machines = read_account(settings, aws, progress=progress, count=count)
+    compiled = compile_records(settings, machines)
+    progress(f"Rendered {len(compiled.files)} files in {time.monotonic() - started:.1f} s")
+    return compiled
+
+
+def read_account(
+    settings: Settings,
+    aws: read.Aws | None = None,
+    *,
+    progress: Progress = quiet,
+    count: Counter = quiet_count,
+) -> list[read.MachineSource]:
+    """The read stage against an account: every AWS failure is a CompileError, never a
+    traceback."""
     try:
-        return _compile(settings, aws or read.Aws(settings), progress, count)
+        return _read(settings, aws or read.Aws(settings), progress, count)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         fatal = fatal_environment_error(exc)
         if fatal:
@@ -52,8 +68,9 @@ def compile_package(
         ) from exc
 
 
-def _compile(settings: Settings, aws: read.Aws, progress: Progress, count: Counter) -> Compiled:
-    started = time.monotonic()
+def _read(
+    settings: Settings, aws: read.Aws, progress: Progress, count: Counter
+) -> list[read.MachineSource]:
     endpoint = aws.client("stepfunctions").meta.endpoint_url
     where = aws.region if ".amazonaws.com" in endpoint else f"{aws.region} at {endpoint}"
     progress(f"Listing state machines in {where} ...")
@@ -67,9 +84,7 @@ def _compile(settings: Settings, aws: read.Aws, progress: Progress, count: Count
     machines = read.pull(aws, settings, selected, count=count)
     schemas = {s.ref.arn for m in machines for s in (m.schema, m.output_schema) if s}
     progress(f"Pulled {len(machines)} definition(s) and {len(schemas)} schema(s)")
-    compiled = compile_records(settings, machines)
-    progress(f"Rendered {len(compiled.files)} files in {time.monotonic() - started:.1f} s")
-    return compiled
+    return machines
 
 
 def compile_records(settings: Settings, machines: list[read.MachineSource]) -> Compiled:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from sfn_mcp.cli import report
-from sfn_mcp.clients.configure import CLIENTS, plan_all, preview, write_atomic
+from sfn_mcp.clients import CLIENTS, plan_all, preview, write_atomic
 
 CONFIGURE_EXAMPLE = """
 \b

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sfn_mcp.diagnostics import CompileError
+from sfn_mcp.diagnostics import CompileError, Diagnostic
 from sfn_mcp.models.generate import EventInfo, GeneratedModel, generate_model
 from sfn_mcp.read.records import MachineSource, Role, SchemaSource
 
 ModelKey = tuple[str, str, Role]  # schema ARN, version, role
+FIX = "fix the schema in the EventBridge Schema Registry"
 
 __all__ = ["EventInfo", "GeneratedModel", "ModelKey", "generate_model", "generate_models"]
 
@@ -32,7 +33,7 @@ def generate_models(machines: list[MachineSource]) -> Mapping[ModelKey, Generate
     """The model of every schema, by key; every schema that fails is reported at once, naming
     the machines that use it."""
     models: dict[ModelKey, GeneratedModel] = {}
-    problems: list[str] = []
+    problems: list[Diagnostic] = []
     for key, schema in sorted(schemas_of(machines).items()):
         try:
             models[key] = generate_model(schema, key[2])
@@ -42,7 +43,10 @@ def generate_models(machines: list[MachineSource]) -> Mapping[ModelKey, Generate
                 for m in machines
                 if (m.schema if key[2] == "input" else m.output_schema) == schema
             )
-            problems.extend(f"{p} ({key[2]} of {users})" for p in exc.problems)
+            problems.extend(
+                Diagnostic("error", f"{d.message} ({key[2]} of {users})", d.hint or exc.hint or FIX)
+                for d in exc.diagnostics
+            )
     if problems:
-        raise CompileError(problems, hint="fix the schema in the EventBridge Schema Registry")
+        raise CompileError(problems)
     return models

@@ -5,9 +5,10 @@ Every later stage (models, IR, render, surface) reads only these, whatever the s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
 Role = Literal["input", "output"]
 
@@ -52,3 +53,51 @@ class MachineSource:
     tags: Mapping[str, str]
     schema: SchemaSource | None
     output_schema: SchemaSource | None = None
+
+
+RECORDS_FORMAT = 1
+
+
+def _schema_json(schema: SchemaSource | None) -> dict[str, Any] | None:
+    return asdict(schema) if schema else None
+
+
+def _schema_of(data: Any) -> SchemaSource | None:
+    if data is None:
+        return None
+    return SchemaSource(
+        ref=SchemaRef(**data["ref"]), **{k: v for k, v in data.items() if k != "ref"}
+    )
+
+
+def dump_records(machines: list[MachineSource]) -> str:
+    """The read stage's output as canonical JSON (sorted by machine name), e.g. to compile later
+    with no AWS."""
+    document = {
+        "recordsFormat": RECORDS_FORMAT,
+        "machines": [
+            {
+                **{k: v for k, v in asdict(m).items() if k not in ("schema", "output_schema")},
+                "tags": dict(sorted(m.tags.items())),
+                "schema": _schema_json(m.schema),
+                "output_schema": _schema_json(m.output_schema),
+            }
+            for m in sorted(machines, key=lambda m: m.name)
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def load_records(text: str) -> list[MachineSource]:
+    """Records written by ``dump_records``; ValueError when the text is not such a file."""
+    document = json.loads(text)
+    if not isinstance(document, dict) or document.get("recordsFormat") != RECORDS_FORMAT:
+        raise ValueError(f"not a records file of format {RECORDS_FORMAT}")
+    return [
+        MachineSource(
+            **{k: v for k, v in m.items() if k not in ("schema", "output_schema")},
+            schema=_schema_of(m["schema"]),
+            output_schema=_schema_of(m["output_schema"]),
+        )
+        for m in document["machines"]
+    ]

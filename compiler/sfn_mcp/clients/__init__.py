@@ -1,0 +1,14 @@
+"""Clients: add the generated server to an MCP client's configuration file
+(``sfn-mcp configure``).
+
+``table`` knows the clients (their files, scopes and entry shapes), ``entry`` works out what
+the entry says (the package, the interpreter that runs it, its environment), ``plan`` edits each
+file's text and writes it, and ``jsonc`` is the general JSON-with-comments editor it uses. The
+command line (``sfn_mcp.cli.configure``) calls ``plan_all``, then ``write_atomic`` or
+``preview``; nothing here prints.
+"""
+
+from sfn_mcp.clients.plan import Plan, plan_all, plan_update, preview, write_atomic
+from sfn_mcp.clients.table import CLIENTS, Client
+
+__all__ = ["CLIENTS", "Client", "Plan", "plan_all", "plan_update", "preview", "write_atomic"]
