@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from sfn_mcp import ir
-from sfn_mcp.diagnostics import Diagnostic
+from sfn_mcp.diagnostics import Diagnostic, Diagnostics
 from sfn_mcp.models import generate_models
 from sfn_mcp.read.records import MachineSource, SchemaRef, SchemaSource
 from sfn_mcp.settings import Settings
@@ -118,5 +118,8 @@ def example_machines() -> list[MachineSource]:
 def build_ir(
     settings: Settings, machines: list[MachineSource]
 ) -> tuple[ir.Package, list[Diagnostic]]:
-    """The models and IR stages, as the pipeline runs them."""
-    return ir.build(settings, machines, generate_models(machines))
+    """The models and IR stages, as the pipeline runs them: errors raise, warnings are returned."""
+    diagnostics = Diagnostics()
+    package = ir.build(settings, machines, generate_models(machines, diagnostics), diagnostics)
+    diagnostics.raise_errors(strict=settings.strict)
+    return package, list(diagnostics)

@@ -1,15 +1,17 @@
 """Bad inputs, one case folder each, checked through the whole command line.
 
 ``tests/cases/bad_inputs/<case>/schema.toml`` holds a schema as the registry would return it
-(``type``, ``content``) for one state machine; ``expected-stderr.txt`` is everything ``sfn-mcp
-generate`` prints for it, and ``expected-exit`` its exit status. The account is replaced by the
-recorded read output (no AWS); everything after the read stage, the error reporting included, is
-the real thing. ``UPDATE_SNAPSHOTS=1`` rewrites the expectations.
+(``type``, ``content``) for one state machine; ``expected.txt`` holds the exit status and
+everything ``sfn-mcp generate`` prints for it (an untyped tool and a warning), and
+``expected-strict.txt`` the same with ``--strict`` (an error, nothing written). The account is
+replaced by the recorded read output (no AWS); everything after the read stage, the error
+reporting included, is the real thing. ``UPDATE_SNAPSHOTS=1`` rewrites the expectations.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -38,22 +40,24 @@ def machine_for(case: Path) -> MachineSource:
     return MachineSource(name, ARN + name, "STANDARD", definition, "", {}, source)
 
 
+@pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_bad_input_gives_its_whole_expected_output(
-    case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    case: Path, strict: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorded = [machine_for(case)]
     monkeypatch.setattr(
         sfn_mcp.pipeline, "read_account", lambda *args, **kwargs: recorded, raising=True
     )
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["generate", "--prefix", "shop-", "--name", "shop_tools"])
-    expected_stderr = case / "expected-stderr.txt"
-    expected_exit = case / "expected-exit"
+    args = ["generate", "--prefix", "shop-", "--name", "shop_tools", *(["--strict"] * strict)]
+    result = CliRunner().invoke(main, args)
+    stderr = result.stderr.replace(str(tmp_path.resolve()), "<output>")
+    stderr = re.sub(r" in \d+\.\d s$", " in <seconds> s", stderr, flags=re.M)
+    expected = case / ("expected-strict.txt" if strict else "expected.txt")
     if os.environ.get("UPDATE_SNAPSHOTS"):
-        expected_stderr.write_text(result.stderr, encoding="utf-8")
-        expected_exit.write_text(f"{result.exit_code}\n", encoding="utf-8")
-    assert result.stderr == expected_stderr.read_text(encoding="utf-8")
-    assert result.exit_code == int(expected_exit.read_text(encoding="utf-8"))
+        expected.write_text(f"exit {result.exit_code}\n{stderr}", encoding="utf-8")
+    assert f"exit {result.exit_code}\n{stderr}" == expected.read_text(encoding="utf-8")
     assert "Traceback" not in result.stderr and result.stdout == ""
-    assert not (tmp_path / "shop_tools").exists(), "a failed run must write nothing"
+    written = (tmp_path / "shop_tools").exists()
+    assert written == (result.exit_code == 0), "a failed run must write nothing"

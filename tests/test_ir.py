@@ -1,7 +1,10 @@
+import re
+from dataclasses import replace
+
 import pytest
 
 from sfn_mcp import ir
-from sfn_mcp.diagnostics import CompileError
+from sfn_mcp.diagnostics import CompileError, Diagnostic, Diagnostics
 from sfn_mcp.read.records import MachineSource
 from sfn_mcp.settings import Settings, WorkflowSettings
 from tests.sources import ORDER_PLACED, SHIPMENT, build_ir, example_machines, machine, schema
@@ -54,18 +57,76 @@ def test_description_combines_comment_schema_description_and_type() -> None:
     assert "any JSON object" in free.description
 
 
-def test_two_machines_with_one_tool_name_is_an_error_naming_both() -> None:
-    machines = [machine("shop-quick-echo", kind="EXPRESS"), machine("shop-quick.echo")]
+def messages(diagnostics: list[Diagnostic], level: str = "warning") -> list[str]:
+    return [d.message for d in diagnostics if d.level == level]
+
+
+def test_colliding_names_stay_distinct_and_do_not_depend_on_the_listing_order() -> None:
+    group = [
+        machine("shop-quick-echo", kind="EXPRESS"),
+        machine("shop-quick.echo"),
+        machine("shop-Quick_Echo"),
+    ]
+    results = []
+    for order in (group, list(reversed(group)), [group[1], group[0], group[2]]):
+        package, warnings = build_ir(SETTINGS, order)
+        results.append({t.machine_name: t.name for t in package.tools})
+        assert len(messages(warnings)) == 1
+        assert "all become 'quick_echo'; 'shop-Quick_Echo' keeps it" in messages(warnings)[0]
+    assert results[0] == results[1] == results[2]
+    names = results[0]
+    assert names["shop-Quick_Echo"] == "quick_echo"
+    assert len(set(names.values())) == 3
+    assert all(
+        re.fullmatch(r"quick_echo_[0-9a-f]{8}", n)
+        for m, n in names.items()
+        if m != "shop-Quick_Echo"
+    )
+
+
+def test_the_tool_that_had_the_name_keeps_it_when_another_machine_collides() -> None:
+    old, new = machine("shop-quick.echo"), machine("shop-Quick_Echo")
+    diagnostics = Diagnostics()
+    previous = {old.arn: "quick_echo"}
+    package = ir.build(SETTINGS, [old, new], {}, diagnostics, previous=previous)
+    names = {t.machine_name: t.name for t in package.tools}
+    assert names["shop-quick.echo"] == "quick_echo"
+    assert names["shop-Quick_Echo"].startswith("quick_echo_")
+
+
+def test_long_and_non_ascii_names_are_valid_and_distinct() -> None:
+    long_a = "shop-" + "a" * 70 + "-one"
+    long_b = "shop-" + "a" * 70 + "-two"
+    package, _ = build_ir(SETTINGS, [machine(long_a), machine(long_b), machine("shop-prüfen")])
+    names = {t.machine_name: t.name for t in package.tools}
+    assert names["shop-prüfen"] == "prufen"
+    assert names[long_a] != names[long_b]
+    assert all(re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", n) for n in names.values())
+
+
+def test_a_machine_with_nothing_left_for_a_name_gets_a_hashed_one() -> None:
+    package, warnings = build_ir(SETTINGS, [machine("shop-"), machine("shop-注文")])
+    names = sorted(t.name for t in package.tools)
+    assert len(names) == 2 and all(re.fullmatch(r"workflow_[0-9a-f]{8}", n) for n in names)
+    assert len(messages(warnings)) == 2
+
+
+def test_explicit_names_that_collide_are_an_error_naming_both() -> None:
+    settings = Settings(prefix="shop-", workflows={"shop-a": WorkflowSettings(tool_name="orders")})
+    tagged = _tagged("shop-b", {"mcp:tool-name": "orders"})
     with pytest.raises(CompileError) as raised:
-        build_ir(SETTINGS, machines)
-    text = raised.value.render()
-    assert "'shop-quick-echo' and 'shop-quick.echo' both become tool 'quick_echo'" in text
-    assert "hint:" in text
+        build_ir(settings, [machine("shop-a"), tagged])
+    assert "'shop-a' (tool-name) and 'shop-b' (mcp:tool-name) are both given the tool name" in (
+        raised.value.render()
+    )
 
 
-def test_machine_named_exactly_like_the_prefix_is_an_error() -> None:
-    with pytest.raises(CompileError, match="leaves no usable tool name"):
-        build_ir(SETTINGS, [machine("shop-")])
+def test_an_explicit_name_wins_over_a_derived_one() -> None:
+    tagged = _tagged("shop-b", {"mcp:tool-name": "a"})
+    package, warnings = build_ir(SETTINGS, [machine("shop-a"), tagged])
+    names = {t.machine_name: t.name for t in package.tools}
+    assert names["shop-b"] == "a" and names["shop-a"].startswith("a_")
+    assert "the name of another tool" in messages(warnings)[0]
 
 
 def test_same_schema_name_in_two_registries_gets_two_modules() -> None:
@@ -94,8 +155,9 @@ def test_input_mode_overrides() -> None:
 
     plain = schema("Shipment", SHIPMENT, kind="JSONSchemaDraft4")
     bad = Settings(prefix="shop-", workflows={"shop-s": WorkflowSettings(input_mode="envelope")})
-    with pytest.raises(CompileError, match="applies to EventBridge event schemas"):
-        build_ir(bad, [machine("shop-s", source=plain)])
+    package, warnings = build_ir(bad, [machine("shop-s", source=plain)])
+    assert package.tools[0].input.mode == "plain"
+    assert "applies to EventBridge event schemas" in messages(warnings)[0]
 
 
 def test_overrides_for_unselected_machines_are_reported() -> None:
@@ -110,22 +172,28 @@ def test_overrides_for_unselected_machines_are_reported() -> None:
     ]
 
 
-def test_model_errors_name_schema_and_machine() -> None:
+def test_an_unusable_schema_gives_an_untyped_tool_and_a_warning_naming_both() -> None:
     broken = schema(
         "Broken", {"type": "object", "properties": {"a": {"$ref": "#/nope"}}}, "JSONSchemaDraft4"
     )
-    with pytest.raises(CompileError) as raised:
-        build_ir(SETTINGS, [machine("shop-x", source=broken)])
-    assert "schema shop/Broken v1" in raised.value.render()
-    assert "(input of shop-x)" in raised.value.render()
-
-
-def test_suffixed_function_names_that_meet_are_an_error() -> None:
-    with pytest.raises(CompileError) as raised:
-        build_ir(SETTINGS, [machine("shop-list"), machine("shop-list-tool")])
-    assert "'shop-list' and 'shop-list-tool' would share the Python function 'list_tool'" in (
-        raised.value.render()
+    package, warnings = build_ir(SETTINGS, [machine("shop-x", source=broken)])
+    (tool,) = package.tools
+    assert tool.input.mode == "free-form" and tool.input.untyped_reason == "unusable schema"
+    assert tool.schema is None and package.modules == ()
+    assert "its input schema could not be used" in tool.description
+    (warning,) = messages(warnings)
+    assert (
+        "schema shop/Broken v1" in warning and "(input of shop-x); the tool is untyped" in warning
     )
+    with pytest.raises(CompileError, match="schema shop/Broken v1"):
+        build_ir(Settings(prefix="shop-", strict=True), [machine("shop-x", source=broken)])
+
+
+def test_suffixed_function_names_never_meet() -> None:
+    package, _ = build_ir(SETTINGS, [machine("shop-list"), machine("shop-list-tool")])
+    functions = {t.name: t.function for t in package.tools}
+    assert functions["list_tool"] == "list_tool"
+    assert functions["list"].startswith("list_tool_") and len(set(functions.values())) == 2
 
 
 def test_module_names_never_meet_across_levels() -> None:
@@ -181,26 +249,60 @@ def test_annotations_come_from_config_over_tags_over_defaults() -> None:
     ("machine_source", "override", "message"),
     [
         (_tagged("shop-x", {"mcp:read-only": "maybe"}), WorkflowSettings(),
-         "tag mcp:read-only='maybe' must be true or false"),
+         "tag mcp:read-only='maybe' must be true or false; the hint is ignored"),
         (machine("shop-x", kind="EXPRESS"), WorkflowSettings(stop_on_cancel=True),
          "is an EXPRESS workflow"),
         (machine("shop-x"), WorkflowSettings(output_schema_version="2"),
-         "has no output schema tag to pin"),
+         "has no schema tag (no tag key is configured) to pin"),
+        (_tagged("shop-x", {"mcp:readonly": "true"}), WorkflowSettings(),
+         "tag 'mcp:readonly' is not one sfn-mcp reads; did you mean 'mcp:read-only'?"),
+        (_tagged("shop-x", {"mcp:read-only": "true", "readOnlyHint": "false"}), WorkflowSettings(),
+         "disagree; the hint is ignored"),
+        (_tagged("shop-x", {"mcp:tool-name": "Not A Name"}), WorkflowSettings(),
+         "is not a tool name"),
     ],
-    ids=["bad-tag", "express-stop-on-cancel", "pin-without-tag"],
+    ids=["bad-tag", "express-stop-on-cancel", "pin-without-tag", "misspelt-tag", "disagreeing",
+         "bad-tool-name-tag"],
 )  # fmt: skip
-def test_bad_overrides_and_tags_name_the_machine(
+def test_overrides_and_tags_that_cannot_apply_are_warnings_naming_the_machine(
     machine_source: MachineSource, override: WorkflowSettings, message: str
 ) -> None:
     settings = Settings(prefix="shop-", name="t", workflows={"shop-x": override})
-    with pytest.raises(CompileError, match="shop-x") as raised:
-        build_ir(settings, [machine_source])
-    assert message in str(raised.value)
+    package, warnings = build_ir(settings, [machine_source])
+    assert [t.machine_name for t in package.tools] == ["shop-x"]
+    (warning,) = messages(warnings)
+    assert "shop-x" in warning and message in warning
+    with pytest.raises(CompileError, match="shop-x"):
+        build_ir(replace(settings, strict=True), [machine_source])
 
 
-def test_reserved_names_are_compile_errors() -> None:
+def test_tags_in_the_mcp_spelling_and_any_case_set_name_description_and_hints() -> None:
+    tags = {
+        "mcp:readOnlyHint": "TRUE",
+        "openWorldHint": "False",
+        "mcp:tool-name": "sales_report",
+        "mcp:description": "Reports the sales of a day.",
+        "team": "data",
+        "aws:cloudformation:stack-name": "x",
+    }
+    package, warnings = build_ir(SETTINGS, [_tagged("shop-report", tags)])
+    (tool,) = package.tools
+    assert tool.name == "sales_report"
+    assert tool.description.startswith("Reports the sales of a day.")
+    assert tool.hints == ir.Hints(read_only=True, destructive=False, open_world=False)
+    assert warnings == []
+
+
+def test_reserved_names_are_kept_free() -> None:
+    package, warnings = build_ir(
+        Settings(prefix="shop-", name="t"), [machine("shop-get-execution")]
+    )
+    assert package.tools[0].name.startswith("get_execution_")
     with pytest.raises(CompileError, match="execution-status tool"):
-        build_ir(Settings(prefix="shop-", name="t"), [machine("shop-get-execution")])
+        settings = Settings(
+            prefix="shop-", workflows={"shop-x": WorkflowSettings(tool_name="get_execution")}
+        )
+        build_ir(settings, [machine("shop-x")])
     taken = schema("T", {"type": "object", "title": "T",
                          "properties": {"idempotency_key": {"type": "string"}}},
                    kind="JSONSchemaDraft4")  # fmt: skip

@@ -18,7 +18,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from localaws.schema_registry import start_in_thread
-from sfn_mcp.diagnostics import CompileError
+from sfn_mcp.diagnostics import CompileError, Diagnostics
 from sfn_mcp.pipeline import compile_package
 from sfn_mcp.read.aws import Aws
 from sfn_mcp.read.select import select
@@ -98,7 +98,9 @@ def test_more_than_one_page_of_machines_is_read(account: Account) -> None:
         account.machine(f"bulk-{i:03d}")
     account.machine("zz-listed-on-page-two")
     chosen = select(
-        Aws(settings()), settings(prefix="bulk-", **{"state-machines": ["zz-listed-on-page-two"]})
+        Aws(settings()),
+        settings(prefix="bulk-", **{"state-machines": ["zz-listed-on-page-two"]}),
+        Diagnostics(),
     )
     names = [s.machine.name for s in chosen]
     assert len(names) == 121
@@ -109,7 +111,7 @@ def test_tag_filter_applies_after_the_name_filter(account: Account) -> None:
     account.machine("p-a", tags={"team": "ai"})
     account.machine("p-b", tags={"team": "web"})
     account.machine("q-c", tags={"team": "ai"})
-    chosen = select(Aws(settings()), settings(prefix="p-", tag="team=ai"))
+    chosen = select(Aws(settings()), settings(prefix="p-", tag="team=ai"), Diagnostics())
     assert [s.machine.name for s in chosen] == ["p-a"]
     assert chosen[0].tags == {"team": "ai"}
 
@@ -117,10 +119,10 @@ def test_tag_filter_applies_after_the_name_filter(account: Account) -> None:
 def test_a_listed_name_that_does_not_exist_is_an_error(account: Account) -> None:
     account.machine("p-a")
     with pytest.raises(CompileError, match="'p-typo' \\(from the name list\\) does not exist"):
-        select(Aws(settings()), settings(**{"state-machines": ["p-a", "p-typo"]}))
+        select(Aws(settings()), settings(**{"state-machines": ["p-a", "p-typo"]}), Diagnostics())
     for wrong, hint in (("p-a,p-b", "repeat --state-machine"), (ARN_PREFIX + "p-a", "not its ARN")):
         with pytest.raises(CompileError) as raised:
-            select(Aws(settings()), settings(**{"state-machines": [wrong]}))
+            select(Aws(settings()), settings(**{"state-machines": [wrong]}), Diagnostics())
         assert hint in raised.value.render()
 
 
@@ -143,24 +145,35 @@ def test_compiles_schemas_of_both_formats_and_free_form(account: Account) -> Non
 def test_unsupported_schema_format_names_machine_and_schema(account: Account) -> None:
     avro = account.schema("Legacy", {"type": "record", "name": "x"}, kind="Avro")
     account.machine("p-legacy", tags={"schema": avro})
-    with pytest.raises(CompileError) as raised:
-        compile_package(settings(prefix="p-", **{"schema-tag-key": "schema"}))
-    text = raised.value.render()
-    assert "state machine 'p-legacy': input schema reg/Legacy v1 has format 'Avro'" in text
-    assert "OpenApi3 and JSONSchemaDraft4" in text
+    compiled = compile_package(settings(prefix="p-", **{"schema-tag-key": "schema"}))
+    (warning,) = [d for d in compiled.diagnostics if d.level == "warning"]
+    assert "schema reg/Legacy v1 (tagged on p-legacy) has format 'Avro'" in warning.message
+    assert "OpenApi3 and JSONSchemaDraft4" in warning.message
+    assert compiled.package.tools[0].input.untyped_reason == "no schema tag" or (
+        compiled.package.tools[0].input.mode == "free-form"
+    )
+    with pytest.raises(CompileError, match="has format 'Avro'"):
+        compile_package(settings(prefix="p-", strict=True, **{"schema-tag-key": "schema"}))
 
 
 def test_missing_schema_names_the_schema_the_machine_and_the_aws_code(account: Account) -> None:
     gone = "arn:aws:schemas:us-east-1:123456789012:schema/reg/Gone"
     account.machine("p-a", tags={"schema": gone})
     account.machine("p-b", tags={"schema": "not-an-arn"})
-    with pytest.raises(CompileError, match="tag schema='not-an-arn' is not a schema ARN"):
-        compile_package(settings(prefix="p-", **{"schema-tag-key": "schema"}))
-    account.sfn.untag_resource(resourceArn=account.machine("p-b"), tagKeys=["schema"])
+    account.machine("p-c", tags={"shcema": gone})
+    compiled = compile_package(settings(prefix="p-", **{"schema-tag-key": "schema"}))
+    assert [t.input.mode for t in compiled.package.tools] == ["free-form"] * 3
+    warnings = [d.message for d in compiled.diagnostics if d.level == "warning"]
+    assert len(warnings) == 3, warnings
+    assert any("tag schema='not-an-arn' is not a schema ARN" in w for w in warnings)
+    assert any(
+        "schema reg/Gone (tagged on p-a): DescribeSchema failed: NotFoundException" in w
+        for w in warnings
+    )
+    assert any("no tag 'schema' but a tag 'shcema'" in w and "did you mean" in w for w in warnings)
     with pytest.raises(CompileError) as raised:
-        compile_package(settings(prefix="p-", **{"schema-tag-key": "schema"}))
-    text = raised.value.render()
-    assert "schema reg/Gone (tagged on p-a): DescribeSchema failed: NotFoundException" in text
+        compile_package(settings(prefix="p-", strict=True, **{"schema-tag-key": "schema"}))
+    assert len(raised.value.diagnostics) == 3  # every problem at once
 
 
 def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -179,7 +192,7 @@ def test_cli_writes_the_package_and_reports_the_tools(account: Account, tmp_path
     result = run_cli("--prefix", "p-", "--name", "lookups", "-o", "out", env=account.env,
                      cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "order_lookup  EXPRESS   free-form input (no schema)" in result.stderr
+    assert "order_lookup  EXPRESS   free-form input (no schema tag)" in result.stderr
     assert (tmp_path / "out" / "lookups" / "tools.py").is_file()
 
 

@@ -38,12 +38,21 @@ def test_a_failed_write_leaves_the_old_package_untouched(tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg"]
 
 
-def test_foreign_and_binary_files_in_the_package_are_replaced_and_named(tmp_path: Path) -> None:
+def test_files_added_by_hand_are_never_deleted_silently(tmp_path: Path) -> None:
     write_package(FILES, tmp_path, "pkg")
     (tmp_path / "pkg" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(CompileError) as raised:
+        write_package(FILES, tmp_path, "pkg")
+    assert "holds files sfn-mcp did not generate, which regenerating would delete: logo.png" in (
+        raised.value.render()
+    )
+    assert (tmp_path / "pkg" / "logo.png").exists()
+
+
+def test_hand_edits_of_generated_files_are_replaced_and_named(tmp_path: Path) -> None:
+    write_package(FILES, tmp_path, "pkg")
     (tmp_path / "pkg" / "tools.py").write_text("A = 1\n# my edit\n")
     report = write_package(FILES, tmp_path, "pkg")
-    assert report.removed == ("logo.png",)
     assert report.changed == ("tools.py",)
     assert (tmp_path / "pkg" / "tools.py").read_text() == "A = 1\n"
 

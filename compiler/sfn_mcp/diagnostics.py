@@ -10,7 +10,7 @@ no stage prints.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Level = Literal["error", "warning", "note"]
@@ -52,11 +52,14 @@ class Diagnostics:
     def of_level(self, level: Level) -> list[Diagnostic]:
         return [d for d in self.items if d.level == level]
 
-    def raise_errors(self, hint: str = "") -> None:
-        """Stop the run when any error was collected (every error at once, not the first)."""
-        errors = self.of_level("error")
+    def raise_errors(self, *, strict: bool = False) -> None:
+        """Stop the run when any error was collected, every error at once; ``strict`` counts
+        warnings as errors. The warnings and notes travel along, to be shown first."""
+        stop: tuple[Level, ...] = ("error", "warning") if strict else ("error",)
+        errors = [replace(d, level="error") for d in self.items if d.level in stop]
         if errors:
-            raise CompileError(errors, hint=hint)
+            rest = [d for d in self.items if d.level not in stop]
+            raise CompileError(errors, context=rest)
 
     def __iter__(self) -> Iterator[Diagnostic]:
         return iter(self.items)
@@ -69,12 +72,19 @@ class CompileError(Exception):
     says what to do next when the problems share one.
     """
 
-    def __init__(self, problems: str | Iterable[str | Diagnostic], hint: str = "") -> None:
+    def __init__(
+        self,
+        problems: str | Iterable[str | Diagnostic],
+        hint: str = "",
+        *,
+        context: Iterable[Diagnostic] = (),
+    ) -> None:
         items = [problems] if isinstance(problems, str) else list(problems)
         self.diagnostics = [
             item if isinstance(item, Diagnostic) else Diagnostic("error", item) for item in items
         ]
         self.hint = hint
+        self.context = list(context)  # the run's warnings and notes, shown before the errors
         super().__init__("\n".join(self.problems))
 
     @property

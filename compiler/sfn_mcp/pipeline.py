@@ -17,6 +17,7 @@ from sfn_mcp.diagnostics import (
     CompileError,
     Counter,
     Diagnostic,
+    Diagnostics,
     Progress,
     quiet,
     quiet_count,
@@ -29,7 +30,7 @@ from sfn_mcp.settings import Settings
 class Compiled:
     package: ir.Package
     files: dict[str, str]  # path in the package → text, surface.json included
-    diagnostics: list[Diagnostic]  # warnings and notes of the run (errors raise CompileError)
+    diagnostics: list[Diagnostic]  # the run's warnings and notes (errors raise CompileError)
 
 
 def compile_package(
@@ -39,25 +40,28 @@ def compile_package(
     progress: Progress = quiet,
     count: Counter = quiet_count,
 ) -> Compiled:
-    """Read the account, then compile in memory; AWS failures come out as CompileErrors."""
+    """Read the account, then compile in memory. Every problem of the run is collected; errors
+    (and, with ``strict``, warnings) raise one CompileError that names them all."""
     started = time.monotonic()
-    machines = read_account(settings, aws, progress=progress, count=count)
-    compiled = compile_records(settings, machines)
+    diagnostics = Diagnostics()
+    machines = read_account(settings, diagnostics, aws, progress=progress, count=count)
+    compiled = compile_records(settings, machines, diagnostics)
     progress(f"Rendered {len(compiled.files)} files in {time.monotonic() - started:.1f} s")
     return compiled
 
 
 def read_account(
     settings: Settings,
+    diagnostics: Diagnostics,
     aws: read.Aws | None = None,
     *,
     progress: Progress = quiet,
     count: Counter = quiet_count,
 ) -> list[read.MachineSource]:
-    """The read stage against an account: every AWS failure is a CompileError, never a
-    traceback."""
+    """The read stage against an account. AWS failures that hit every call (credentials,
+    endpoint) raise a CompileError; those of one machine or schema go into ``diagnostics``."""
     try:
-        return _read(settings, aws or read.Aws(settings), progress, count)
+        return _read(settings, aws or read.Aws(settings), diagnostics, progress, count)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         fatal = fatal_environment_error(exc)
         if fatal:
@@ -69,28 +73,39 @@ def read_account(
 
 
 def _read(
-    settings: Settings, aws: read.Aws, progress: Progress, count: Counter
+    settings: Settings,
+    aws: read.Aws,
+    diagnostics: Diagnostics,
+    progress: Progress,
+    count: Counter,
 ) -> list[read.MachineSource]:
     endpoint = aws.client("stepfunctions").meta.endpoint_url
     where = aws.region if ".amazonaws.com" in endpoint else f"{aws.region} at {endpoint}"
     progress(f"Listing state machines in {where} ...")
-    selected = read.select(aws, settings, count=count)
+    selected = read.select(aws, settings, diagnostics, count=count)
     if not selected:
         raise CompileError(
             f"no state machine in {aws.region} matches {settings.selection_summary()}",
             hint="check --prefix / --state-machine / --tag and the region (--region, AWS_REGION)",
         )
     progress(f"Selected {len(selected)} state machine(s): {settings.selection_summary()}")
-    machines = read.pull(aws, settings, selected, count=count)
+    machines = read.pull(aws, settings, selected, diagnostics, count=count)
     schemas = {s.ref.arn for m in machines for s in (m.schema, m.output_schema) if s}
     progress(f"Pulled {len(machines)} definition(s) and {len(schemas)} schema(s)")
     return machines
 
 
-def compile_records(settings: Settings, machines: list[read.MachineSource]) -> Compiled:
+def compile_records(
+    settings: Settings,
+    machines: list[read.MachineSource],
+    diagnostics: Diagnostics | None = None,
+) -> Compiled:
     """The stages after read, from its records: no AWS involved."""
-    generated = models.generate_models(machines)
-    package, diagnostics = ir.build(settings, machines, generated)
+    diagnostics = diagnostics if diagnostics is not None else Diagnostics()
+    generated = models.generate_models(machines, diagnostics)
+    previous = surface.previous_names(settings.output / settings.name / surface.MANIFEST)
+    package = ir.build(settings, machines, generated, diagnostics, previous=previous)
+    diagnostics.raise_errors(strict=settings.strict)
     files = render.render(package)
     files[surface.MANIFEST] = surface.manifest(package, files)
-    return Compiled(package=package, files=files, diagnostics=diagnostics)
+    return Compiled(package=package, files=files, diagnostics=list(diagnostics))

@@ -9,7 +9,7 @@ import click
 from sfn_mcp.cli import report
 from sfn_mcp.cli.options import settings_from, source_options
 from sfn_mcp.pipeline import compile_package
-from sfn_mcp.write import write_package
+from sfn_mcp.write import check_target, write_package
 
 GENERATE_EXAMPLE = """
 \b
@@ -29,15 +29,16 @@ def generate(**options: Any) -> None:
     """Generate the MCP server package from the selected state machines."""
     with report.reported(exit_code=1):
         settings = settings_from(options)
+        check_target(settings.output / settings.name)  # before any AWS call
         compiled = compile_package(settings, progress=report.progress, count=report.count)
         written = write_package(compiled.files, settings.output, settings.name)
     report.diagnostics(compiled.diagnostics)
     tools = compiled.package.tools
     width = max(len(tool.name) for tool in tools)
     for tool in tools:
-        click.echo(
-            f"  {tool.name:<{width}}  {tool.workflow_type:<8}  {tool.input_summary}", err=True
-        )
+        line = f"  {tool.name:<{width}}  {tool.workflow_type:<8}  {tool.input_summary}"
+        click.echo(line, err=True)
+    click.echo(report.summary(tools, compiled.diagnostics), err=True)
     if not (written.changed or written.added or written.removed):
         click.echo(
             f"{written.target} is already up to date ({len(tools)} tool(s)); nothing written",

@@ -11,7 +11,7 @@ import click
 from sfn_mcp.cli import report
 from sfn_mcp.diagnostics import CompileError, Diagnostic
 from sfn_mcp.settings import Settings, load_settings
-from sfn_mcp.settings.declared import PACKAGE_SETTINGS, Setting
+from sfn_mcp.settings.declared import PACKAGE_SETTINGS, SWITCH, Setting
 
 CONFIG_OPTION = click.option(
     "--config",
@@ -24,13 +24,13 @@ CONFIG_OPTION = click.option(
 def _option(setting: Setting) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     names = [n for n in (setting.short, setting.flag) if n]
     extra = f" [env: {setting.env}]" if setting.env else ""
-    default = f" (default {setting.default:g})" if isinstance(setting.default, int | float) else ""
+    number = isinstance(setting.default, int | float) and not isinstance(setting.default, bool)
+    default = f" (default {setting.default:g})" if number else ""
+    text = f"{setting.help[:1].upper()}{setting.help[1:]}{default}.{extra}"
+    if setting.kind is SWITCH:  # a flag: given means true, absent leaves the file's value
+        return click.option(*names, setting.field, is_flag=True, default=None, help=text)
     return click.option(
-        *names,
-        setting.field,
-        multiple=setting.multiple,
-        metavar=setting.metavar,
-        help=f"{setting.help[:1].upper()}{setting.help[1:]}{default}.{extra}",
+        *names, setting.field, multiple=setting.multiple, metavar=setting.metavar, help=text
     )
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 import click
 
 from sfn_mcp.diagnostics import CompileError, Diagnostic
+from sfn_mcp.ir import Tool
 
 
 def progress(message: str) -> None:
@@ -35,6 +37,7 @@ def reported(exit_code: int) -> Iterator[None]:
     try:
         yield
     except CompileError as exc:
+        diagnostics(exc.context)
         click.echo(exc.render(), err=True)
         sys.exit(exit_code)
     except Exception as exc:
@@ -43,3 +46,17 @@ def reported(exit_code: int) -> Iterator[None]:
         if os.environ.get("SFN_MCP_DEBUG"):
             raise
         sys.exit(2)
+
+
+def summary(tools: Iterable[Tool], items: Iterable[Diagnostic]) -> str:
+    """The closing line of a compile: how many tools, typed or not and why, and warnings."""
+    listed = list(tools)
+    reasons = Counter(t.input.untyped_reason for t in listed if t.input.mode == "free-form")
+    untyped = sum(reasons.values())
+    why = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
+    warnings = sum(1 for d in items if d.level == "warning")
+    return (
+        f"{len(listed)} tool(s): {len(listed) - untyped} typed, {untyped} untyped"
+        + (f" ({why})" if why else "")
+        + f"; {warnings} warning(s)"
+    )

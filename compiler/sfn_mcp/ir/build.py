@@ -8,62 +8,22 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 
 from sfn_mcp import __version__
-from sfn_mcp.diagnostics import CompileError, Diagnostic
+from sfn_mcp.diagnostics import CompileError, Diagnostics
+from sfn_mcp.ir.names import tool_names
+from sfn_mcp.ir.tags import HINT_TAGS, Tagged, read_tags
 from sfn_mcp.ir.types import Hints, Mode, ModelModule, Package, Tool, ToolInput, ToolOutput
 from sfn_mcp.models import GeneratedModel, ModelKey
 from sfn_mcp.models import schemas_of as model_schemas
-from sfn_mcp.naming import python_identifier, snake_case, title, tool_name
+from sfn_mcp.naming import python_identifier, snake_case, title
 from sfn_mcp.read.records import MachineSource, Role, SchemaSource
 from sfn_mcp.settings import Settings, WorkflowSettings
 from sfn_mcp_runtime.contract import IDEMPOTENCY_ARGUMENT, STATUS_TOOL, TOOLS_IMPORTS
 
 # Names that tools.py defines or imports; a tool function must not shadow them.
 RESERVED = frozenset(TOOLS_IMPORTS) | {"annotations", "Any", "TOOLS", "models"}
-# Tags that set a tool's title and behaviour hints; configuration wins over them.
-TITLE_TAG = "mcp:title"
-HINT_TAGS = {
-    "read_only": "mcp:read-only",
-    "destructive": "mcp:destructive",
-    "idempotent": "mcp:idempotent",
-    "open_world": "mcp:open-world",
-}
-
-
-def _tool_names(machines: list[MachineSource], settings: Settings) -> dict[str, str]:
-    names: dict[str, str] = {}
-    owners: dict[str, list[str]] = {}
-    problems = []
-    prefix = settings.prefix
-    for machine in machines:
-        override = settings.workflows.get(machine.name, WorkflowSettings()).tool_name
-        name = override or tool_name(machine.name, prefix)
-        if not name:
-            problems.append(
-                f"state machine {machine.name!r} leaves no usable tool name once the prefix "
-                f"{prefix!r} is stripped"
-            )
-            continue
-        if name == STATUS_TOOL:
-            problems.append(
-                f"state machine {machine.name!r} would become tool {name!r}, the name of the "
-                "server's own execution-status tool"
-            )
-            continue
-        names[machine.name] = name
-        owners.setdefault(name, []).append(machine.name)
-    for name, machines_of_name in sorted(owners.items()):
-        if len(machines_of_name) > 1:
-            listed = " and ".join(repr(m) for m in sorted(machines_of_name))
-            problems.append(f"state machines {listed} both become tool {name!r}")
-    if problems:
-        raise CompileError(
-            problems,
-            hint='give one a tool-name under [tool.sfn-mcp.workflows."<machine>"], or narrow '
-            "the selection (--prefix, --state-machine, --tag)",
-        )
-    return names
 
 
 def _module_names(schemas: Mapping[ModelKey, SchemaSource]) -> dict[ModelKey, str]:
@@ -97,20 +57,16 @@ def _module_names(schemas: Mapping[ModelKey, SchemaSource]) -> dict[ModelKey, st
     return result
 
 
-def _functions(tools: dict[str, str]) -> dict[str, str]:
-    """Python function names for tool names; suffixing must not make two of them meet."""
-    functions = {name: python_identifier(name, RESERVED) for name in tools}
-    owners: dict[str, list[str]] = {}
-    for name, function in functions.items():
-        owners.setdefault(function, []).append(tools[name])
-    clashes = [
-        f"state machines {' and '.join(repr(m) for m in sorted(machines))} would share the "
-        f"Python function {function!r}"
-        for function, machines in sorted(owners.items())
-        if len(machines) > 1
-    ]
-    if clashes:
-        raise CompileError(clashes, hint="rename one of the state machines")
+def _functions(tools: list[str]) -> dict[str, str]:
+    """Python function names for tool names: a suffix keeps keywords, builtins and the names
+    tools.py imports free, and a hash two functions apart if suffixing made them meet."""
+    wanted = {name: python_identifier(name, RESERVED) for name in tools}
+    functions = {name: name for name in tools if wanted[name] == name}  # as-is names first
+    for name in sorted(set(tools) - set(functions)):
+        function = wanted[name]
+        if function in functions.values():
+            function = f"{function}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+        functions[name] = function
     return functions
 
 
@@ -119,15 +75,19 @@ def _input(
     model: GeneratedModel | None,
     module: str | None,
     override: WorkflowSettings,
+    diagnostics: Diagnostics,
 ) -> ToolInput:
-    where = f"workflows.{machine.name}.input-mode"
+    where = f"[tool.sfn-mcp.workflows.{machine.name!r}] input-mode"
     if model is None or module is None:
-        if override.input_mode:
-            raise CompileError(f"{where}: {machine.name!r} has no input schema, so no input mode")
-        return ToolInput(model_class="FreeFormInput", module=None, mode="free-form")
+        if override.input_mode and machine.schema is None:
+            diagnostics.warning(
+                f"{where}: {machine.name!r} has no input schema, so input-mode is ignored"
+            )
+        reason = "no schema tag" if machine.schema is None else "unusable schema"
+        return ToolInput("FreeFormInput", module=None, mode="free-form", untyped_reason=reason)
     if model.event is None:
         if override.input_mode:
-            raise CompileError(
+            diagnostics.warning(
                 f"{where} applies to EventBridge event schemas, but the schema of "
                 f"{machine.name!r} has no AWSEvent envelope with x-amazon-events-source and "
                 "x-amazon-events-detail-type; its input is passed as it is"
@@ -161,7 +121,12 @@ def describe(
     if model and model.description:
         parts.append(f"Input: {model.description}")
     if tool_input.mode == "free-form":
-        parts.append("Input: any JSON object (no input schema is registered for this workflow).")
+        why = (
+            "no input schema is registered for this workflow"
+            if machine.schema is None
+            else "its input schema could not be used"
+        )
+        parts.append(f"Input: any JSON object ({why}).")
     elif tool_input.mode == "envelope":
         parts.append(
             "The arguments are the event detail; the server wraps them in an EventBridge event "
@@ -183,21 +148,12 @@ def describe(
     return "\n\n".join(parts)
 
 
-def _tag_switch(machine: MachineSource, key: str) -> bool | None:
-    value = machine.tags.get(key)
-    if value is None:
-        return None
-    if value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise CompileError(f"state machine {machine.name!r}: tag {key}={value!r} must be true or false")
-
-
-def _hints(machine: MachineSource, override: WorkflowSettings) -> Hints:
+def _hints(tagged: Tagged, override: WorkflowSettings) -> Hints:
     """Configuration over tags over the defaults; a read-only workflow is not destructive."""
     chosen: dict[str, bool] = {}
-    for field, tag in HINT_TAGS.items():
+    for field in HINT_TAGS:
         configured = getattr(override, field)
-        value = configured if configured is not None else _tag_switch(machine, tag)
+        value = configured if configured is not None else tagged.hints.get(field)
         if value is not None:
             chosen[field] = value
     if chosen.get("read_only") and "destructive" not in chosen:
@@ -205,91 +161,105 @@ def _hints(machine: MachineSource, override: WorkflowSettings) -> Hints:
     return Hints(**chosen)
 
 
-def _title(machine: MachineSource, override: WorkflowSettings, name: str) -> str:
-    tagged = machine.tags.get(TITLE_TAG, "").strip()
-    return override.title or tagged or title(name, machine.comment)
-
-
-def _check_overrides(machine: MachineSource, override: WorkflowSettings) -> None:
-    where = f"workflows.{machine.name}"
+def _check_overrides(
+    machine: MachineSource, override: WorkflowSettings, settings: Settings, diagnostics: Diagnostics
+) -> WorkflowSettings:
+    """Per-workflow settings that cannot apply are named and dropped."""
+    where = f"[tool.sfn-mcp.workflows.{machine.name!r}]"
     if override.stop_on_cancel and machine.type == "EXPRESS":
-        raise CompileError(
-            f"{where}.stop-on-cancel: {machine.name!r} is an EXPRESS workflow, which Step "
-            "Functions cannot stop once started synchronously"
+        diagnostics.warning(
+            f"{where} stop-on-cancel: {machine.name!r} is an EXPRESS workflow, which Step "
+            "Functions cannot stop once started synchronously; the setting is ignored"
         )
-    if override.output_schema_version and machine.output_schema is None:
-        raise CompileError(
-            f"{where}.output-schema-version: {machine.name!r} has no output schema tag to pin"
-        )
-    if override.schema_version and machine.schema is None:
-        raise CompileError(
-            f"{where}.schema-version: {machine.name!r} has no input schema tag to pin"
-        )
+        override = replace(override, stop_on_cancel=None)
+    for key, tag_key in (
+        ("schema_version", settings.schema_tag_key),
+        ("output_schema_version", settings.output_schema_tag_key),
+    ):
+        if getattr(override, key) and (not tag_key or tag_key not in machine.tags):
+            diagnostics.warning(
+                f"{where} {key.replace('_', '-')}: {machine.name!r} has no schema tag "
+                f"{tag_key or '(no tag key is configured)'} to pin; the setting is ignored"
+            )
+            override = replace(override, **{key: None})
+    return override
 
 
-def _check_idempotency_argument(machine: MachineSource, model: GeneratedModel | None) -> None:
+def _check_idempotency_argument(
+    machine: MachineSource, model: GeneratedModel | None, diagnostics: Diagnostics
+) -> bool:
     if machine.type == "STANDARD" and model and IDEMPOTENCY_ARGUMENT in model.properties:
-        raise CompileError(
+        diagnostics.error(
             f"state machine {machine.name!r}: its input has a field {IDEMPOTENCY_ARGUMENT!r}, "
-            "which STANDARD tools reserve for the idempotency key"
+            "which STANDARD tools reserve for the idempotency key",
+            hint="rename the field in the schema",
         )
+        return False
+    return True
 
 
 def build(
     settings: Settings,
     machines: list[MachineSource],
     models: Mapping[ModelKey, GeneratedModel],
-) -> tuple[Package, list[Diagnostic]]:
-    """The package IR, plus warnings worth showing (e.g. overrides for unselected machines)."""
+    diagnostics: Diagnostics,
+    *,
+    previous: Mapping[str, str] | None = None,
+) -> Package:
+    """The package IR. Every machine becomes a tool, or an error in ``diagnostics`` that names
+    it; ``previous`` (state machine ARN → tool name, from the committed package) keeps names
+    stable when new machines collide with them."""
     machines = sorted(machines, key=lambda m: m.name)
-    problems = [
-        f"state machine {m.name!r} has type {m.type!r}; expected STANDARD or EXPRESS"
-        for m in machines
-        if m.type not in ("STANDARD", "EXPRESS")
-    ]
-    if problems:
-        raise CompileError(problems)
-    names = _tool_names(machines, settings)
-    functions = _functions({name: machine for machine, name in names.items()})
-    schemas = model_schemas(machines)
+    for m in machines:
+        if m.type not in ("STANDARD", "EXPRESS"):
+            diagnostics.error(
+                f"state machine {m.name!r} has type {m.type!r}; expected STANDARD or EXPRESS"
+            )
+    machines = [m for m in machines if m.type in ("STANDARD", "EXPRESS")]
+    schema_tags = frozenset(
+        k for k in (settings.schema_tag_key, settings.output_schema_tag_key) if k
+    )
+    tagged = {m.name: read_tags(m, schema_tags, diagnostics) for m in machines}
+    names = tool_names(machines, settings, tagged, previous or {}, diagnostics)
+    functions = _functions(list(names.values()))
+    schemas = {key: s for key, s in model_schemas(machines).items() if key in models}
     module_names = _module_names(schemas)
 
     def model_of(source: SchemaSource | None, role: Role) -> tuple[GeneratedModel, str] | None:
-        if source is None:
+        key = (source.ref.arn, source.version, role) if source else None
+        if key is None or key not in models:
             return None
-        key = (source.ref.arn, source.version, role)
         return models[key], module_names[key]
 
     tools = []
-    problems = []
     for machine in machines:
+        if machine.name not in names:
+            continue  # its name is in error
         model, module = model_of(machine.schema, "input") or (None, None)
         output = model_of(machine.output_schema, "output")
-        override = settings.workflows.get(machine.name, WorkflowSettings())
-        try:
-            _check_overrides(machine, override)
-            tool_input = _input(machine, model, module, override)
-            _check_idempotency_argument(machine, model)
-            hints = _hints(machine, override)
-        except CompileError as exc:
-            problems.extend(exc.problems)
+        override = _check_overrides(
+            machine, settings.workflows.get(machine.name, WorkflowSettings()), settings, diagnostics
+        )
+        tool_input = _input(machine, model, module, override, diagnostics)
+        if not _check_idempotency_argument(machine, model, diagnostics):
             continue
         wait = override.max_wait_seconds or settings.max_wait_seconds
         name = names[machine.name]
         function = functions[name]
         stop_on_cancel = bool(override.stop_on_cancel)
+        tag = tagged[machine.name]
         tools.append(
             Tool(
                 name=name,
                 function=function,
                 constant=f"{function.upper()}_WORKFLOW",
-                title=_title(machine, override, name),
+                title=override.title or tag.title or title(name, machine.comment),
                 description=describe(
                     machine,
                     model,
                     tool_input,
                     wait,
-                    summary=override.description,
+                    summary=override.description or tag.description,
                     stop_on_cancel=stop_on_cancel,
                 ),
                 machine_name=machine.name,
@@ -297,36 +267,30 @@ def build(
                 workflow_type="EXPRESS" if machine.type == "EXPRESS" else "STANDARD",
                 max_wait_seconds=wait,
                 input=tool_input,
-                schema=machine.schema,
+                schema=machine.schema if model else None,
                 output=ToolOutput(output[0].root_class, output[1]) if output else None,
-                output_schema=machine.output_schema,
-                hints=hints,
+                output_schema=machine.output_schema if output else None,
+                hints=_hints(tag, override),
                 stop_on_cancel=stop_on_cancel,
                 definition_sha256=hashlib.sha256(machine.definition.encode()).hexdigest(),
             )
         )
-    if problems:
-        raise CompileError(problems)
     selected = {m.name for m in machines}
-    warnings = [
-        Diagnostic(
-            "warning",
-            f"[tool.sfn-mcp.workflows] names {name!r}, which is not among the selected state "
-            "machines",
-            hint="check the machine's name (exact, case-sensitive) and the selection",
-        )
-        for name in sorted(settings.workflows)
-        if name not in selected
-    ]
+    for name in sorted(settings.workflows):
+        if name not in selected:
+            diagnostics.warning(
+                f"[tool.sfn-mcp.workflows] names {name!r}, which is not among the selected "
+                "state machines",
+                hint="check the machine's name (exact, case-sensitive) and the selection",
+            )
     modules = tuple(
         ModelModule(module=module_names[key], source=models[key].source, schema=schemas[key])
         for key in sorted(module_names, key=lambda k: module_names[k])
     )
-    package = Package(
+    return Package(
         name=settings.name,
         compiler_version=__version__,
         selection=settings.selection_summary(),
         tools=tuple(sorted(tools, key=lambda t: t.name)),
         modules=modules,
     )
-    return package, warnings

@@ -32,6 +32,7 @@ class ToolInput:
     mode: Mode
     event_source: str = ""
     event_detail_type: str = ""
+    untyped_reason: str = ""  # free-form only: why there is no model ("no schema tag" …)
 
     @property
     def annotation(self) -> str:
@@ -79,7 +80,7 @@ class Tool:
     def input_summary(self) -> str:
         """One line on where the input comes from, for the CLI report and the README."""
         if self.schema is None:
-            summary = "free-form input (no schema)"
+            summary = f"free-form input ({self.input.untyped_reason or 'no schema'})"
         else:
             summary = (
                 f"{self.input.model_class} from {self.schema.ref.registry}/{self.schema.ref.name} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sfn_mcp.diagnostics import CompileError, Diagnostic
+from sfn_mcp.diagnostics import CompileError, Diagnostics
 from sfn_mcp.models.generate import EventInfo, GeneratedModel, generate_model
 from sfn_mcp.read.records import MachineSource, Role, SchemaSource
 
@@ -29,11 +29,13 @@ def schemas_of(machines: list[MachineSource]) -> dict[ModelKey, SchemaSource]:
     return schemas
 
 
-def generate_models(machines: list[MachineSource]) -> Mapping[ModelKey, GeneratedModel]:
-    """The model of every schema, by key; every schema that fails is reported at once, naming
-    the machines that use it."""
+def generate_models(
+    machines: list[MachineSource], diagnostics: Diagnostics
+) -> Mapping[ModelKey, GeneratedModel]:
+    """The model of every schema that can be used, by key. A schema that cannot is a warning
+    naming it and the machines that use it, whose tools then go untyped: a safe choice, never a
+    half-typed model."""
     models: dict[ModelKey, GeneratedModel] = {}
-    problems: list[Diagnostic] = []
     for key, schema in sorted(schemas_of(machines).items()):
         try:
             models[key] = generate_model(schema, key[2])
@@ -43,10 +45,9 @@ def generate_models(machines: list[MachineSource]) -> Mapping[ModelKey, Generate
                 for m in machines
                 if (m.schema if key[2] == "input" else m.output_schema) == schema
             )
-            problems.extend(
-                Diagnostic("error", f"{d.message} ({key[2]} of {users})", d.hint or exc.hint or FIX)
-                for d in exc.diagnostics
-            )
-    if problems:
-        raise CompileError(problems)
+            untyped = "the tool is untyped" if key[2] == "input" else "the output stays untyped"
+            for d in exc.diagnostics:
+                diagnostics.warning(
+                    f"{d.message} ({key[2]} of {users}); {untyped}", d.hint or exc.hint or FIX
+                )
     return models

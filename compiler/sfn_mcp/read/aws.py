@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import boto3
@@ -40,6 +42,7 @@ class Aws:
                 hint="pass --region, set AWS_REGION, or set region in [tool.sfn-mcp]",
             )
         self.region: str = self.session.region_name
+        _check_region(self.session, self.region)
         self._config = Config(
             retries={"mode": "adaptive", "max_attempts": 5},
             max_pool_connections=settings.max_workers + 2,
@@ -56,6 +59,25 @@ class Aws:
                 make: Any = self.session.client
                 self._clients[key] = make(service, region_name=key[1], config=self._config)
             return self._clients[key]
+
+
+def _check_region(session: boto3.session.Session, region: str) -> None:
+    """A region botocore does not know is most likely mistyped: say so, with the nearest one,
+    instead of letting it read like a network failure later."""
+    known = {
+        name
+        for partition in session.get_available_partitions()
+        for name in session.get_available_regions("stepfunctions", partition_name=partition)
+    }
+    if not known or region in known:
+        return
+    near = difflib.get_close_matches(region, sorted(known), n=2, cutoff=0.75)
+    guess = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+    raise CompileError(
+        f"region {region!r} is not an AWS region that Step Functions runs in{guess}",
+        hint="check --region / AWS_REGION / region in [tool.sfn-mcp]; if it is a region newer "
+        "than this botocore, upgrade boto3",
+    )
 
 
 def describe_error(exc: Exception) -> str:
@@ -96,6 +118,52 @@ def fatal_environment_error(exc: Exception) -> CompileError | None:
     return None
 
 
+@dataclass(frozen=True)
+class Failure:
+    """One item of a pool that failed: what failed (``describe(item)``) and the AWS error."""
+
+    message: str
+    code: str
+
+
+def error_code(exc: Exception) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return type(exc).__name__
+
+
+def run_each(
+    items: Sequence[T],
+    work: Callable[[T], R],
+    *,
+    workers: int,
+    describe: Callable[[T], str],
+    label: str,
+    count: Counter = quiet_count,
+) -> list[R | Failure]:
+    """Run ``work`` over ``items`` on a bounded pool, in order. Each item's result, or the
+    Failure that names it (``describe(item)``) with its AWS error; an error that would hit every
+    call alike (no credentials, endpoint down) stops the run at once."""
+    results: list[R | Failure] = []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items) or 1))) as pool:
+        futures = [pool.submit(work, item) for item in items]
+        for index, future in enumerate(futures):
+            try:
+                results.append(future.result())
+            except CompileError as exc:
+                results.append(Failure("; ".join(exc.problems), ""))
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                fatal = fatal_environment_error(exc)
+                if fatal:
+                    for other in futures:
+                        other.cancel()
+                    raise fatal from exc
+                message = f"{describe(items[index])}: {describe_error(exc)}"
+                results.append(Failure(message, error_code(exc)))
+            count(label, index + 1, len(items))
+    return results
+
+
 def run_pool(
     items: Sequence[T],
     work: Callable[[T], R],
@@ -105,28 +173,9 @@ def run_pool(
     label: str,
     count: Counter = quiet_count,
 ) -> list[R]:
-    """Run ``work`` over ``items`` on a bounded pool, in order; collect every failure.
-
-    Reports progress through ``count``. Failures become one CompileError naming each item
-    (``describe(item)``) with its AWS error code.
-    """
-    results: list[R | None] = [None] * len(items)
-    problems: list[str] = []
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items) or 1))) as pool:
-        futures = [pool.submit(work, item) for item in items]
-        for index, future in enumerate(futures):
-            try:
-                results[index] = future.result()
-            except CompileError as exc:
-                problems.extend(exc.problems)
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-                fatal = fatal_environment_error(exc)
-                if fatal:
-                    for other in futures:
-                        other.cancel()
-                    raise fatal from exc
-                problems.append(f"{describe(items[index])}: {describe_error(exc)}")
-            count(label, index + 1, len(items))
+    """``run_each`` where any failure stops the run: one CompileError naming every failed item."""
+    results = run_each(items, work, workers=workers, describe=describe, label=label, count=count)
+    problems = [r.message for r in results if isinstance(r, Failure)]
     if problems:
         raise CompileError(problems)
     return [cast(R, result) for result in results]

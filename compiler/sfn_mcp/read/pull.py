@@ -1,46 +1,47 @@
-"""Read, part 2 (pull): describe each selected machine and fetch the schema its tag points to.
+"""Read, part 2 (pull): describe each selected machine and fetch the schemas its tags point to.
 
-Calls run concurrently on a bounded pool (botocore's adaptive retries absorb throttling); every
-failure names the machine or schema and the AWS error code, and all failures of a step (describing
-machines, reading tags, fetching schemas, checking formats) are reported together.
+Calls run concurrently on a bounded pool (botocore's adaptive retries absorb throttling). What
+has a safe choice becomes a warning and an untyped tool rather than a stopped build: a schema tag
+that is no schema ARN, a schema that no longer exists or may not be read, a schema in a format
+sfn-mcp does not read. A machine that cannot be described, or an answer that lacks what the API
+guarantees, has none: that is an error naming the machine or schema. Every problem of the run is
+collected, none stops the others.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-import re
 from collections.abc import Mapping
 
-from sfn_mcp.diagnostics import CompileError, Counter, quiet_count
-from sfn_mcp.read.aws import Aws, run_pool
+from botocore.utils import ArnParser, InvalidArnException
+
+from sfn_mcp.diagnostics import Counter, Diagnostics, quiet_count
+from sfn_mcp.read.aws import Aws, Failure, run_each
 from sfn_mcp.read.records import MachineSource, Role, SchemaRef, SchemaSource, Selected
 from sfn_mcp.settings import Settings, WorkflowSettings
 
 SUPPORTED_SCHEMA_TYPES = ("OpenApi3", "JSONSchemaDraft4")
-SCHEMA_ARN = re.compile(
-    r"^arn:aws[a-z-]*:schemas:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"schema/(?P<registry>[^/]+)/(?P<name>[^/]+)$"
-)
+# Schema errors after which the tool is still made, untyped: the schema is gone or unreadable.
+SCHEMA_GONE = ("NotFoundException", "AccessDeniedException", "ForbiddenException")
+ARN_SHAPE = "arn:aws:schemas:<region>:<account>:schema/<registry>/<name>"
+
+Request = tuple[SchemaRef, str]  # a schema and a pinned version ("" = the latest)
 
 
-def _schema(
-    fetched: Mapping[tuple[SchemaRef, str], SchemaSource],
-    requests: Mapping[tuple[str, Role], tuple[SchemaRef, str]],
-    machine: str,
-    role: Role,
-) -> SchemaSource | None:
-    request = requests.get((machine, role))
-    return fetched[request] if request else None
-
-
-def parse_schema_arn(value: str, machine: str, tag_key: str) -> SchemaRef:
-    match = SCHEMA_ARN.match(value.strip())
-    if not match:
-        raise CompileError(
-            f"state machine {machine!r}: tag {tag_key}={value!r} is not a schema ARN",
-            hint="expected arn:aws:schemas:<region>:<account>:schema/<registry>/<name>",
-        )
-    return SchemaRef(value.strip(), match["region"], match["registry"], match["name"])
+def parse_schema_arn(value: str) -> SchemaRef | None:
+    """The schema an ARN names (botocore parses the ARN), or None if it names no schema."""
+    try:
+        arn = ArnParser().parse_arn(value.strip())
+    except InvalidArnException:
+        return None
+    kind, _, path = arn["resource"].partition("/")
+    registry, _, name = path.partition("/")
+    if arn["service"] != "schemas" or kind != "schema" or not registry or not name or "/" in name:
+        return None
+    if not (arn["region"] and arn["account"].isdigit() and len(arn["account"]) == 12):
+        return None
+    return SchemaRef(value.strip(), arn["region"], registry, name)
 
 
 def definition_comment(definition: str) -> str:
@@ -52,11 +53,108 @@ def definition_comment(definition: str) -> str:
     return comment.strip() if isinstance(comment, str) else ""
 
 
+def _near_miss(tags: Mapping[str, str], key: str) -> str | None:
+    """A tag key that looks like a misspelling of ``key`` and holds a schema ARN."""
+    candidates = [k for k, v in tags.items() if k != key and parse_schema_arn(v)]
+    folded = [k for k in candidates if k.lower() == key.lower()]
+    return next(iter(folded or difflib.get_close_matches(key, candidates, n=1, cutoff=0.75)), None)
+
+
+def _requests(
+    selected: list[Selected], settings: Settings, diagnostics: Diagnostics
+) -> dict[tuple[str, Role], Request]:
+    """What to fetch, per machine and role, from the schema tags."""
+    requests: dict[tuple[str, Role], Request] = {}
+    roles: tuple[tuple[Role, str | None], ...] = (
+        ("input", settings.schema_tag_key),
+        ("output", settings.output_schema_tag_key),
+    )
+    for item in selected:
+        machine = item.machine.name
+        overrides = settings.workflows.get(machine, WorkflowSettings())
+        for role, tag_key in roles:
+            if not tag_key:
+                continue
+            value = item.tags.get(tag_key)
+            if value is None:
+                near = _near_miss(item.tags, tag_key)
+                if near:
+                    diagnostics.warning(
+                        f"state machine {machine!r} has no tag {tag_key!r} but a tag {near!r} "
+                        f"that holds a schema ARN: did you mean {near!r}? The {role} stays "
+                        "untyped",
+                        hint=f"rename the tag to {tag_key!r}, or set the tag key to {near!r}",
+                    )
+                continue
+            ref = parse_schema_arn(value)
+            if ref is None:
+                diagnostics.warning(
+                    f"state machine {machine!r}: tag {tag_key}={value!r} is not a schema ARN; "
+                    f"the {role} stays untyped",
+                    hint=f"set the tag to {ARN_SHAPE}, or remove it",
+                )
+                continue
+            pinned = (
+                overrides.schema_version if role == "input" else overrides.output_schema_version
+            )
+            requests[(machine, role)] = (ref, pinned or "")
+    return requests
+
+
+def _fetch(aws: Aws, request: Request) -> SchemaSource:
+    ref, version = request
+    pin = {"SchemaVersion": version} if version else {}
+    response = aws.client("schemas", ref.region).describe_schema(
+        RegistryName=ref.registry, SchemaName=ref.name, **pin
+    )
+    missing = [key for key in ("Content", "Type") if not isinstance(response.get(key), str)]
+    if missing or not str(response.get("Content")).strip():
+        raise _Garbage(
+            f"DescribeSchema for {ref.registry}/{ref.name} answered without "
+            f"{' and '.join(missing or ['Content'])}"
+        )
+    return SchemaSource(
+        ref=ref,
+        version=str(response.get("SchemaVersion") or version or "?"),
+        type=str(response["Type"]),
+        content=str(response["Content"]),
+        description=str(response.get("Description") or ""),
+    )
+
+
+class _Garbage(Exception):
+    """An AWS answer without what the API guarantees."""
+
+
+def _described(
+    item: Selected, response: Mapping[str, object] | Failure, diagnostics: Diagnostics
+) -> Mapping[str, object] | None:
+    name = item.machine.name
+    if isinstance(response, Failure):
+        diagnostics.error(response.message, hint="check the permission states:DescribeStateMachine")
+        return None
+    definition = response.get("definition")
+    if not isinstance(definition, str) or not definition.strip():
+        diagnostics.error(
+            f"state machine {name!r}: DescribeStateMachine answered without a definition",
+            hint="check the endpoint the compiler talks to (AWS_ENDPOINT_URL*) and retry",
+        )
+        return None
+    return response
+
+
 def pull(
-    aws: Aws, settings: Settings, selected: list[Selected], *, count: Counter = quiet_count
+    aws: Aws,
+    settings: Settings,
+    selected: list[Selected],
+    diagnostics: Diagnostics,
+    *,
+    count: Counter = quiet_count,
 ) -> list[MachineSource]:
+    """The selected machines with their definitions and schemas; what could not be read is in
+    ``diagnostics`` (warnings where the tool is still made, errors where it cannot be)."""
     sfn = aws.client("stepfunctions")
-    described = run_pool(
+    described = run_each(
         selected,
         lambda s: sfn.describe_state_machine(stateMachineArn=s.machine.arn),
         workers=settings.max_workers,
@@ -64,79 +162,75 @@ def pull(
         label="describing state machines",
         count=count,
     )
-    # What to fetch, per machine and role: a schema ARN and a pinned version ("" = the latest).
-    requests: dict[tuple[str, Role], tuple[SchemaRef, str]] = {}
-    problems = []
-    roles: tuple[tuple[Role, str | None], ...] = (
-        ("input", settings.schema_tag_key),
-        ("output", settings.output_schema_tag_key),
-    )
-    for item in selected:
-        overrides = settings.workflows.get(item.machine.name, WorkflowSettings())
-        for role, tag_key in roles:
-            value = item.tags.get(tag_key or "")
-            if not (tag_key and value):
-                continue
-            try:
-                ref = parse_schema_arn(value, item.machine.name, tag_key)
-            except CompileError as exc:
-                problems.extend(exc.problems)
-                continue
-            pinned = (
-                overrides.schema_version if role == "input" else overrides.output_schema_version
-            )
-            requests[(item.machine.name, role)] = (ref, pinned or "")
-    if problems:
-        raise CompileError(problems, hint="fix the tag values, or untag the machines")
-
-    def fetch(request: tuple[SchemaRef, str]) -> SchemaSource:
-        ref, version = request
-        pin = {"SchemaVersion": version} if version else {}
-        response = aws.client("schemas", ref.region).describe_schema(
-            RegistryName=ref.registry, SchemaName=ref.name, **pin
-        )
-        return SchemaSource(
-            ref=ref,
-            version=str(response.get("SchemaVersion") or version or "?"),
-            type=str(response.get("Type") or "unknown"),
-            content=str(response.get("Content") or ""),
-            description=str(response.get("Description") or ""),
-        )
-
-    users: dict[tuple[SchemaRef, str], list[str]] = {}
+    requests = _requests(selected, settings, diagnostics)
+    users: dict[Request, list[str]] = {}
     for (machine, _), request in requests.items():
         users.setdefault(request, []).append(machine)
     unique = sorted(users, key=lambda r: (r[0].arn, r[1]))
-    schemas = run_pool(
+
+    def label(request: Request) -> str:
+        ref, version = request
+        return f"schema {ref.registry}/{ref.name}{f' version {version}' if version else ''}"
+
+    def fetch(request: Request) -> SchemaSource | str:
+        try:
+            return _fetch(aws, request)
+        except _Garbage as exc:
+            return str(exc)
+
+    results = run_each(
         unique,
         fetch,
         workers=settings.max_workers,
-        describe=lambda r: (
-            f"schema {r[0].registry}/{r[0].name}{f' version {r[1]}' if r[1] else ''} "
-            f"(tagged on {', '.join(users[r])}): DescribeSchema failed"
-        ),
+        describe=lambda r: f"{label(r)} (tagged on {', '.join(users[r])}): DescribeSchema failed",
         label="fetching schemas",
         count=count,
     )
-    fetched = dict(zip(unique, schemas, strict=True))
-    unsupported = [
-        f"state machine {machine!r}: {role} schema {s.ref.registry}/{s.ref.name} v{s.version} "
-        f"has format {s.type!r}; sfn-mcp reads {' and '.join(SUPPORTED_SCHEMA_TYPES)}"
-        for (machine, role), request in requests.items()
-        if (s := fetched[request]).type not in SUPPORTED_SCHEMA_TYPES
-    ]
-    if unsupported:
-        raise CompileError(unsupported, hint="convert the schema in the Schema Registry")
-    return [
-        MachineSource(
-            name=item.machine.name,
-            arn=item.machine.arn,
-            type=str(description.get("type", item.machine.type)),
-            definition=str(description.get("definition", "")),
-            comment=definition_comment(str(description.get("definition", ""))),
-            tags=dict(item.tags),
-            schema=_schema(fetched, requests, item.machine.name, "input"),
-            output_schema=_schema(fetched, requests, item.machine.name, "output"),
+    fetched: dict[Request, SchemaSource] = {}
+    for request, result in zip(unique, results, strict=True):
+        if isinstance(result, SchemaSource):
+            if result.type in SUPPORTED_SCHEMA_TYPES:
+                fetched[request] = result
+            else:
+                diagnostics.warning(
+                    f"{label(request)} v{result.version} (tagged on {', '.join(users[request])}) "
+                    f"has format {result.type!r}; sfn-mcp reads "
+                    f"{' and '.join(SUPPORTED_SCHEMA_TYPES)}, so the tool is untyped",
+                    hint="convert the schema in the Schema Registry",
+                )
+        elif isinstance(result, str):
+            diagnostics.error(
+                f"{result} (tagged on {', '.join(users[request])})",
+                hint="check the endpoint the compiler talks to (AWS_ENDPOINT_URL*) and retry",
+            )
+        elif result.code in SCHEMA_GONE and not request[1]:  # a pinned version must exist
+            diagnostics.warning(
+                f"{result.message}; the tool is untyped",
+                hint="fix or remove the schema tag, or grant schemas:DescribeSchema",
+            )
+        else:
+            diagnostics.error(result.message, hint="retry; check the endpoint and permissions")
+
+    def schema(machine: str, role: Role) -> SchemaSource | None:
+        request = requests.get((machine, role))
+        return fetched.get(request) if request else None
+
+    machines = []
+    for item, response in zip(selected, described, strict=True):
+        description = _described(item, response, diagnostics)
+        if description is None:
+            continue
+        definition = str(description["definition"])
+        machines.append(
+            MachineSource(
+                name=item.machine.name,
+                arn=item.machine.arn,
+                type=str(description.get("type") or item.machine.type),
+                definition=definition,
+                comment=definition_comment(definition),
+                tags=dict(item.tags),
+                schema=schema(item.machine.name, "input"),
+                output_schema=schema(item.machine.name, "output"),
+            )
         )
-        for item, description in zip(selected, described, strict=True)
-    ]
+    return machines

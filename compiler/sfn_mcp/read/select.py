@@ -8,8 +8,8 @@ that does not exist is an error, and a tag filter needs both key and value.
 
 from __future__ import annotations
 
-from sfn_mcp.diagnostics import CompileError, Counter, quiet_count
-from sfn_mcp.read.aws import Aws, run_pool
+from sfn_mcp.diagnostics import CompileError, Counter, Diagnostics, quiet_count
+from sfn_mcp.read.aws import Aws, Failure, run_each
 from sfn_mcp.read.records import Candidate, Selected
 from sfn_mcp.settings import Settings
 
@@ -51,18 +51,25 @@ def by_name(machines: list[Candidate], settings: Settings) -> list[Candidate]:
     ]
 
 
-def select(aws: Aws, settings: Settings, *, count: Counter = quiet_count) -> list[Selected]:
-    """The machines to compile, sorted by name, with their tags when any setting needs them."""
+def select(
+    aws: Aws, settings: Settings, diagnostics: Diagnostics, *, count: Counter = quiet_count
+) -> list[Selected]:
+    """The machines to compile, sorted by name, with their tags (always read: names, titles,
+    descriptions, hints and schemas can all come from tags)."""
     machines = sorted(by_name(list_state_machines(aws), settings), key=lambda m: m.name)
-    if not (settings.tag or settings.schema_tag_key):
-        return [Selected(m, {}) for m in machines]
+    if not settings.prefix and not settings.state_machines:
+        diagnostics.note(
+            f"no prefix or name list: every state machine in the region is selected "
+            f"({len(machines)})",
+            hint="narrow with --prefix or --state-machine (or in [tool.sfn-mcp])",
+        )
     sfn = aws.client("stepfunctions")
 
-    def tags_of(machine: Candidate) -> Selected:
+    def tags_of(machine: Candidate) -> dict[str, str]:
         response = sfn.list_tags_for_resource(resourceArn=machine.arn)
-        return Selected(machine, {t["key"]: t["value"] for t in response.get("tags", [])})
+        return {t["key"]: t["value"] for t in response.get("tags", [])}
 
-    selected = run_pool(
+    results = run_each(
         machines,
         tags_of,
         workers=settings.max_workers,
@@ -70,6 +77,18 @@ def select(aws: Aws, settings: Settings, *, count: Counter = quiet_count) -> lis
         label="reading tags",
         count=count,
     )
+    selected = []
+    for machine, tags in zip(machines, results, strict=True):
+        if isinstance(tags, Failure):
+            if settings.tag:  # without its tags, whether it is selected cannot be told
+                diagnostics.error(tags.message, hint="grant states:ListTagsForResource")
+                continue
+            diagnostics.warning(
+                f"{tags.message}; compiled without its tags (no schema, title or hints from tags)",
+                hint="grant states:ListTagsForResource",
+            )
+            tags = {}
+        selected.append(Selected(machine, tags))
     if settings.tag:
         key, value = settings.tag
         selected = [s for s in selected if s.tags.get(key) == value]

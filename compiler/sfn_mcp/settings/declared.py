@@ -187,6 +187,13 @@ SETTINGS: tuple[Setting, ...] = (
         default=DEFAULT_MAX_WAIT_SECONDS,
     ),
     Setting(
+        "strict",
+        SWITCH,
+        "treat warnings as errors: no untyped fallback, no renamed collision, nothing ignored",
+        flag="--strict",
+        default=False,
+    ),
+    Setting(
         "max-workers",
         WORKERS,
         "concurrent AWS calls while reading the account",
@@ -288,7 +295,8 @@ def settings_table() -> str:
         env = f"`{s.env}`" if s.env else ""
         if s.env == "STATE_MACHINE_TAG_KEY":
             env += f" + `{ANCHOR_TAG_VALUE}`"
-        default = f" (default {s.default:g})" if isinstance(s.default, int | float) else ""
+        number = isinstance(s.default, int | float) and not isinstance(s.default, bool)
+        default = f" (default {s.default:g})" if number else ""
         rows.append(f"| `{s.key}` | {flag} | {env} | {s.help}{default} |")
     return "\n".join(rows) + "\n"
 

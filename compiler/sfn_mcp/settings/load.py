@@ -65,6 +65,7 @@ class Settings:
     profile: str | None = None
     max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
     max_workers: int = DEFAULT_MAX_WORKERS
+    strict: bool = False
     workflows: Mapping[str, WorkflowSettings] = field(default_factory=dict)
     config_file: Path | None = None
     notes: tuple[str, ...] = ()
@@ -256,6 +257,7 @@ def load_settings(
         profile=pick("profile"),
         max_wait_seconds=pick("max-wait-seconds"),
         max_workers=pick("max-workers"),
+        strict=pick("strict"),
         workflows=workflows,
         config_file=path,
         notes=notes,

@@ -2,7 +2,7 @@
 from the package itself (``listing``) and laid out canonically (``manifest``)."""
 
 from sfn_mcp.surface.listing import PackageImportError, Served, committed_listing, served_listing
-from sfn_mcp.surface.manifest import FORMAT, LISTED_KEYS, MANIFEST, manifest
+from sfn_mcp.surface.manifest import FORMAT, LISTED_KEYS, MANIFEST, manifest, previous_names
 
 __all__ = [
     "FORMAT",
@@ -12,5 +12,6 @@ __all__ = [
     "Served",
     "committed_listing",
     "manifest",
+    "previous_names",
     "served_listing",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sfn_mcp.diagnostics import CompileError
@@ -74,3 +75,17 @@ def manifest(package: Package, files: Mapping[str, str]) -> str:
         ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def previous_names(path: Path) -> dict[str, str]:
+    """State machine ARN → tool name in a committed ``surface.json`` (none if it is missing or
+    unreadable: names then start afresh)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            str(tool["stateMachine"]["arn"]): str(tool["name"])
+            for tool in document.get("tools", [])
+            if isinstance(tool, dict) and isinstance(tool.get("stateMachine"), dict)
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
