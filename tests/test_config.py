@@ -196,3 +196,23 @@ def test_every_flag_comes_from_a_declaration() -> None:
     flags = {opt for param in generate.params for opt in param.opts if opt.startswith("--")}
     declared = {s.flag for s in PACKAGE_SETTINGS.values() if s.flag}
     assert flags == declared | {"--config"}
+
+
+def test_the_configuration_is_found_in_parent_folders_up_to_the_repository_root(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".git").mkdir()
+    path = write(tmp_path, '[tool.sfn-mcp]\nprefix = "p-"\n')
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    assert load_settings({}, env={}, cwd=deep).config_file == path
+    outside = tmp_path / "repo"
+    (outside / ".git").mkdir(parents=True)
+    assert load_settings({}, env={}, cwd=outside).config_file is None  # stops at the root
+
+
+@pytest.mark.parametrize("table", ["sfn_mcp", "SFN-MCP", "sfn-mpc", "sfnmcp"])
+def test_a_near_miss_table_name_is_named(tmp_path: Path, table: str) -> None:
+    write(tmp_path, f'[tool."{table}"]\nprefix = "p-"\n')
+    with pytest.raises(CompileError, match=f"has a table \\[tool.{table}\\], which sfn-mcp does"):
+        load_settings({}, env={}, cwd=tmp_path)

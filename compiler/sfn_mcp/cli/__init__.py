@@ -10,6 +10,7 @@ from sfn_mcp.cli.check import check
 from sfn_mcp.cli.configure import configure
 from sfn_mcp.cli.diff import diff
 from sfn_mcp.cli.generate import generate
+from sfn_mcp.cli.init import init
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,5 +19,5 @@ def main() -> None:
     """Compile AWS Step Functions workflows into a committed, typed MCP server."""
 
 
-for command in (generate, check, diff, configure):
+for command in (init, generate, check, diff, configure):
     main.add_command(command)

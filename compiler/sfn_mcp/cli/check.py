@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from sfn_mcp.cli import report
-from sfn_mcp.cli.options import settings_from, source_options
+from sfn_mcp.cli.options import selects, settings_from, source_options
 from sfn_mcp.review.check import check_account, check_offline
+from sfn_mcp.settings.load import missing_config
 
 CHECK_EXAMPLE = """
 \b
@@ -34,6 +36,8 @@ def check(offline: bool, **options: Any) -> None:
     (and say which tools differ, and how), 2 on errors. Writes nothing."""
     with report.reported(exit_code=2):
         settings = settings_from(options)
+        if settings.config_file is None and not selects(options):
+            raise missing_config(Path.cwd())
         target = settings.output / settings.name
         if offline:
             result = check_offline(target)

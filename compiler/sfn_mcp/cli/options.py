@@ -41,8 +41,8 @@ def source_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return CONFIG_OPTION(command)
 
 
-def settings_from(options: dict[str, Any]) -> Settings:
-    """Settings from the flags actually given (over the file, over the anchor's variables)."""
+def given_settings(options: dict[str, Any]) -> dict[str, Any]:
+    """The settings the flags give, by key (flags left out are absent)."""
     given = {}
     for setting in PACKAGE_SETTINGS.values():
         value = options.get(setting.field)
@@ -56,6 +56,20 @@ def settings_from(options: dict[str, Any]) -> Settings:
         )
     if tags:
         given["tag"] = tags[0]
-    settings = load_settings(given, config_path=options.get("config_path"))
+    return given
+
+
+def selects(options: dict[str, Any]) -> bool:
+    """Whether the flags say which machines and package are meant (without a configuration)."""
+    given = given_settings(options)
+    return any(key in given for key in ("prefix", "state-machines", "tag", "name"))
+
+
+def settings_from(options: dict[str, Any], *, ignore_file: bool = False) -> Settings:
+    """Settings from the flags actually given (over the file, over the anchor's variables);
+    ``ignore_file``: the flags and defaults only."""
+    settings = load_settings(
+        given_settings(options), config_path=options.get("config_path"), search=not ignore_file
+    )
     report.diagnostics(Diagnostic("note", note) for note in settings.notes)
     return settings

@@ -9,7 +9,9 @@ every machine, whatever the shell exports. Every value is checked against its de
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -94,11 +96,40 @@ def checked(setting: Setting, value: Any, where: str) -> Any:
 
 
 def find_config(cwd: Path) -> Path | None:
-    """``./pyproject.toml`` when it has a ``[tool.sfn-mcp]`` table."""
-    candidate = cwd / "pyproject.toml"
-    if candidate.is_file() and "sfn-mcp" in _read_toml(candidate).get("tool", {}):
-        return candidate
+    """The nearest ``pyproject.toml`` with a ``[tool.sfn-mcp]`` table, from ``cwd`` up to the
+    repository root (the folder holding ``.git``), so every command works from any subfolder."""
+    for folder in (cwd, *cwd.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            tools = _read_toml(candidate).get("tool", {})
+            if "sfn-mcp" in tools:
+                return candidate
+            near = [key for key in tools if _near_miss(key)]
+            if near:
+                raise CompileError(
+                    f"{candidate} has a table [tool.{near[0]}], which sfn-mcp does not read",
+                    hint="rename it to [tool.sfn-mcp]",
+                )
+        if (folder / ".git").exists():
+            break
     return None
+
+
+def _near_miss(key: str) -> bool:
+    """``sfn_mcp``, ``SFN-MCP``, ``sfn-mpc`` …: a table meant for sfn-mcp under another name."""
+    folded = re.sub(r"[^a-z0-9]", "", key.lower())
+    return folded == "sfnmcp" or bool(difflib.get_close_matches(key.lower(), ["sfn-mcp"], 1, 0.8))
+
+
+def missing_config(cwd: Path) -> CompileError:
+    """The error for a command that needs a configuration and found none."""
+    return CompileError(
+        f"no [tool.sfn-mcp] table in {cwd / 'pyproject.toml'} or any folder above it up to the "
+        "repository root, so there is no package to check",
+        hint="run `sfn-mcp init` with the flags you give `sfn-mcp generate` (it writes the "
+        'table), or add one yourself, e.g.\n  [tool.sfn-mcp]\n  prefix = "my-team-"\n'
+        '  schema-tag-key = "input-schema-arn"\n  name = "my_team_tools"\n  output = "generated"',
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -209,11 +240,13 @@ def load_settings(
     config_path: Path | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    search: bool = True,
 ) -> Settings:
-    """Merge the three sources. ``cli`` holds the flags given, by setting key."""
+    """Merge the three sources. ``cli`` holds the flags given, by setting key; ``search``: look
+    for the configuration file from ``cwd`` upwards when none is given."""
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
-    path = config_path or find_config(cwd)
+    path = config_path or (find_config(cwd) if search else None)
     file_layer, workflows = _file_layer(path) if path else ({}, {})
     layers = [
         ("command line", _cli_layer(cli, cwd)),
