@@ -9,11 +9,13 @@ import hmac
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
 from mcp.server import Server
 from mcp.server.stdio import stdio_server
+from mcp.server.transport_security import TransportSecuritySettings
 
 logger = logging.getLogger("sfn_mcp.runtime")
 
@@ -23,16 +25,21 @@ TOKEN_VARIABLE = "SFN_MCP_HTTP_TOKEN"
 
 class BearerToken:
     """ASGI wrapper: with SFN_MCP_HTTP_TOKEN set, every HTTP request must carry
-    ``Authorization: Bearer <token>``; others get 401 before reaching the MCP app."""
+    ``Authorization: Bearer <token>`` (the scheme in any case, as RFC 9110 has it); others get
+    401 before reaching the MCP app."""
 
     def __init__(self, app: Any, token: str) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode()
+        self.expected = token.encode()
+
+    def _authorized(self, header: bytes) -> bool:
+        scheme, _, given = header.strip().partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self.expected)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
+            header = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not self._authorized(header):
                 body = b'{"error": "missing or wrong bearer token"}'
                 await send({
                     "type": "http.response.start",
@@ -46,6 +53,39 @@ class BearerToken:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+def http_token(env: Mapping[str, str] = os.environ) -> str | None:
+    """The bearer token from SFN_MCP_HTTP_TOKEN; a variable that is set but blank is refused
+    (it would otherwise turn authentication off without a word)."""
+    raw = env.get(TOKEN_VARIABLE)
+    if raw is None:
+        return None
+    token = raw.strip()
+    if not token or any(ord(c) < 0x21 or ord(c) > 0x7E for c in token):
+        raise SystemExit(
+            f"{TOKEN_VARIABLE} is set but {'blank' if not token else 'not printable ASCII'}: "
+            "give it a secret value, or unset it to serve without a token"
+        )
+    return token
+
+
+def transport_security(
+    host: str, allowed_hosts: list[str], allowed_origins: list[str]
+) -> TransportSecuritySettings:
+    """Host and Origin checks whatever the bind address (the MCP specification: servers MUST
+    validate Origin). Loopback names are always allowed; a specific bind address is too; for
+    0.0.0.0 or :: only what ``--allowed-host`` / ``--allowed-origin`` name."""
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
+    if host not in ("0.0.0.0", "::", *LOOPBACK):
+        bracketed = f"[{host}]" if ":" in host else host
+        hosts += [bracketed, f"{bracketed}:*"]
+    hosts += [h for h in allowed_hosts if h not in hosts]
+    origins = [f"http://{h}" for h in ("127.0.0.1:*", "localhost:*", "[::1]:*")]
+    origins += [o.rstrip("/") for o in allowed_origins]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
 
 
 def _port(text: str) -> int:
@@ -71,9 +111,28 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
     parser.add_argument(
         "--stateless", action="store_true", help="HTTP only: no session state between requests"
     )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="HTTP only: a Host header to accept besides the loopback names and the bind "
+        "address (repeatable; HOST:* for any port). Others get 421",
+    )
+    parser.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="HTTP only: a browser Origin to accept besides loopback ones (repeatable; "
+        "https://app.example.com, or with :* for any port). Others get 403",
+    )
     args = parser.parse_args(argv)
-    if args.transport != "http" and (args.host or args.port or args.stateless):
-        parser.error("--host, --port and --stateless need --transport http")
+    http_only = (args.host, args.port, args.stateless, args.allowed_host, args.allowed_origin)
+    if args.transport != "http" and any(http_only):
+        parser.error(
+            "--host, --port, --stateless, --allowed-host and --allowed-origin need --transport http"
+        )
     args.host = args.host or "127.0.0.1"
     args.port = args.port or 8000
     level = os.environ.get("SFN_MCP_LOG_LEVEL", "WARNING").upper()
@@ -87,7 +146,14 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
     if args.transport == "http":
         import uvicorn
 
-        token = os.environ.get(TOKEN_VARIABLE, "").strip()
+        token = http_token()
+        if args.host in ("0.0.0.0", "::") and not args.allowed_host:
+            logger.warning(
+                "serving on %s with no --allowed-host: requests that name this machine other "
+                "than by a loopback address get 421 (name how clients reach it with "
+                "--allowed-host)",
+                args.host,
+            )
         if args.host not in LOOPBACK and not token:
             logger.warning(
                 "serving on %s without %s: anyone who reaches the port can run the workflows "
@@ -95,7 +161,10 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
                 args.host,
                 TOKEN_VARIABLE,
             )
-        app: Any = server.streamable_http_app(stateless_http=args.stateless, host=args.host)
+        security = transport_security(args.host, args.allowed_host, args.allowed_origin)
+        app: Any = server.streamable_http_app(
+            stateless_http=args.stateless, host=args.host, transport_security=security
+        )
         if token:
             app = BearerToken(app, token)
         host = f"[{args.host}]" if ":" in args.host else args.host

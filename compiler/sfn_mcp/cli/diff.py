@@ -1,4 +1,12 @@
-"""``sfn-mcp diff``: compare two tool surfaces and classify each change."""
+"""``sfn-mcp diff``: compare two tool surfaces and classify each change.
+
+``sfn-mcp diff OLD [NEW]``: NEW defaults to the working tree's manifest (settings
+``output``/``name``/surface.json, or ``--manifest``), so ``sfn-mcp diff main`` reviews the current
+checkout against main, uncommitted changes included. It exits 0 whatever it finds unless
+``--fail-on breaking|any`` asks otherwise (then 1), and 2 on errors, with the usual
+``error:``/``hint:`` lines and no traceback. ``sfn-mcp diff --list-rules`` prints the rules table
+instead (no surfaces).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +16,10 @@ from pathlib import Path
 import click
 
 from sfn_mcp.cli import report
-from sfn_mcp.review.diff import (
-    RENDERERS,
-    compare,
-    default_manifest,
-    display_path,
-    load_surface,
-    load_working_tree,
-    summary_line,
-)
+from sfn_mcp.review.compare import compare
+from sfn_mcp.review.load import default_manifest, display_path, load_surface, load_working_tree
+from sfn_mcp.review.render import RENDERERS, summary_line
+from sfn_mcp.review.rules import RULE_RENDERERS
 
 DIFF_EXAMPLE = """
 \b
@@ -29,11 +32,13 @@ Examples:
   sfn-mcp diff origin/main HEAD --format markdown --fail-on breaking > surface-diff.md
   # two files or package directories
   sfn-mcp diff old/surface.json generated/ai_workflows
+  # the rules every change is classified by
+  sfn-mcp diff --list-rules --format markdown
 """
 
 
 @click.command("diff", epilog=DIFF_EXAMPLE)
-@click.argument("old")
+@click.argument("old", required=False, metavar="OLD")
 @click.argument("new", required=False)
 @click.option(
     "--format",
@@ -63,13 +68,22 @@ Examples:
     help="The surface.json read at revisions and used when NEW is left out "
     "(default: <output>/<name>/surface.json from the settings).",
 )
+@click.option(
+    "--list-rules",
+    is_flag=True,
+    help="Print the rules every change is classified by (in --format) instead of comparing; "
+    "takes no OLD or NEW.",
+)
+@click.pass_context
 def diff(
-    old: str,
+    ctx: click.Context,
+    old: str | None,
     new: str | None,
     output_format: str,
     fail_on: str,
     config_path: Path | None,
     manifest: Path | None,
+    list_rules: bool,
 ) -> None:
     """Compare the tool surfaces OLD and NEW and classify each change as breaking or not.
 
@@ -78,6 +92,14 @@ def diff(
     revision of the same name. NEW defaults to the manifest in the working tree. Exit status: 0,
     or 1 when --fail-on applies, or 2 on errors.
     """
+    if list_rules:
+        if old is not None:
+            raise click.UsageError("--list-rules takes no OLD or NEW", ctx=ctx)
+        click.echo(RULE_RENDERERS[output_format](), nl=False)
+        return
+    if old is None:
+        param = next(p for p in ctx.command.params if p.name == "old")
+        raise click.MissingParameter(ctx=ctx, param=param)
     with report.reported(exit_code=2):
         manifest_path = manifest or default_manifest(config_path)
         old_surface = load_surface(old, manifest_path=manifest_path)

@@ -21,7 +21,9 @@ from pathlib import Path
 from sfn_mcp.diagnostics import CompileError, Counter, Progress, quiet, quiet_count
 from sfn_mcp.pipeline import compile_package
 from sfn_mcp.render import runtime_files
-from sfn_mcp.review.diff import Change, Surface, compare, parse_surface, render_text
+from sfn_mcp.review.compare import compare
+from sfn_mcp.review.render.text import render_text
+from sfn_mcp.review.surface import Change, Surface, parse_surface
 from sfn_mcp.settings import Settings
 from sfn_mcp.surface import LISTED_KEYS, MANIFEST, PackageImportError, committed_listing
 from sfn_mcp.write import read_tree, tree_changes
