@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_integration import ROLE, generate, sfn_mcp
+from tests.helpers import ROLE, generate, sfn_mcp
 
 pytestmark = pytest.mark.integration
 

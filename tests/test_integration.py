@@ -8,23 +8,20 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import anyio
 import pytest
-from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp import ClientSession
 from mcp.types import CallToolResult, TextContent
 
 from sfn_mcp.write import read_tree
+from tests.helpers import ROLE, generate, server
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 ROOT = Path(__file__).parents[1]
-SFN_MCP = Path(sys.executable).with_name("sfn-mcp")
-ROLE = "arn:aws:iam::000000000000:role/ai-workflows-states"
 
 ORDER = {
     "orderId": "ORD-20261123",
@@ -35,25 +32,6 @@ ORDER = {
     ],
     "currency": "EUR",
 }
-
-
-def sfn_mcp(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the sfn-mcp command line from the repository root."""
-    return subprocess.run(
-        [str(SFN_MCP), *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-
-
-def generate(env: dict[str, str], output: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = sfn_mcp(env, "generate", "-o", str(output), *args)
-    assert result.returncode == 0, result.stderr
-    return result
 
 
 def executions(local_aws: Any, name: str) -> int:
@@ -77,22 +55,6 @@ def package_dir(aws_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
     output = tmp_path_factory.mktemp("generated")
     generate(aws_env, output)
     return output
-
-
-@asynccontextmanager
-async def server(
-    package_dir: Path, env: dict[str, str], name: str = "ai_workflows", errlog: TextIO = sys.stderr
-) -> AsyncIterator[ClientSession]:
-    """The generated package ``name`` as a stdio subprocess, with an initialized SDK session."""
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", name], cwd=str(package_dir), env=env
-    )
-    async with (
-        stdio_client(params, errlog=errlog) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        yield session
 
 
 def text(result: CallToolResult) -> str:

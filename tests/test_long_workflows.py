@@ -15,7 +15,7 @@ import anyio
 import pytest
 from mcp.types import CallToolResult, TextContent
 
-from tests.test_integration import ROLE, generate, server
+from tests.helpers import ROLE, generate, server
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
