@@ -8,6 +8,7 @@ import click
 
 from sfn_mcp.cli import report
 from sfn_mcp.cli.options import settings_from, source_options
+from sfn_mcp.diagnostics import Diagnostic
 from sfn_mcp.pipeline import compile_package
 from sfn_mcp.write import check_target, write_package
 
@@ -33,6 +34,7 @@ def generate(**options: Any) -> None:
         compiled = compile_package(settings, progress=report.progress, count=report.count)
         written = write_package(compiled.files, settings.output, settings.name)
     report.diagnostics(compiled.diagnostics)
+    report.diagnostics(Diagnostic("note", done) for done in written.recovered)
     tools = compiled.package.tools
     width = max(len(tool.name) for tool in tools)
     for tool in tools:

@@ -21,6 +21,7 @@ from sfn_mcp.diagnostics import CompileError
 from sfn_mcp.ir import Package, Tool
 from sfn_mcp.read.records import SchemaSource
 from sfn_mcp.surface.listing import PackageImportError, served_listing
+from sfn_mcp.text import readable_json
 from sfn_mcp_runtime.contract import RUN_KEYS
 
 MANIFEST = "surface.json"
@@ -74,7 +75,7 @@ def manifest(package: Package, files: Mapping[str, str]) -> str:
             for listed in sorted(served.tools, key=lambda t: str(t["name"]))
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return readable_json(document) + "\n"
 
 
 def previous_names(path: Path) -> dict[str, str]:

@@ -8,6 +8,7 @@ never overwritten.
 from __future__ import annotations
 
 import fnmatch
+import glob
 import os
 import shutil
 import tempfile
@@ -26,6 +27,7 @@ class WriteReport:
     changed: tuple[str, ...]
     removed: tuple[str, ...]
     unchanged: int
+    recovered: tuple[str, ...] = ()  # what an interrupted earlier run left, and what was done
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
@@ -102,15 +104,45 @@ def check_target(target: Path) -> dict[str, bytes]:
     return old
 
 
+def recover(output: Path, name: str) -> list[str]:
+    """Finish what a run killed mid-write left: if the package is missing but its retired copy
+    is there (killed between the two renames), put it back; then remove every staging and retired
+    folder of the package. What was done, in words."""
+    target = output / name
+    if not output.is_dir():
+        return []
+    leftovers = sorted(
+        (p for p in output.glob(f".{glob.escape(name)}.*-*") if p.is_dir() and _ours(p, name)),
+        key=lambda p: p.stat().st_mtime,
+    )
+    done = []
+    retired = [p for p in leftovers if p.name.startswith(f".{name}.old-") and is_generated(p)]
+    if not target.exists() and retired:
+        retired[-1].rename(target)
+        leftovers.remove(retired[-1])
+        done.append(f"restored {target} from {retired[-1].name}, left by an interrupted run")
+    for path in leftovers:
+        shutil.rmtree(path, ignore_errors=True)
+        done.append(f"removed {path.name}, left by an interrupted run")
+    return done
+
+
+def _ours(path: Path, name: str) -> bool:
+    rest = path.name[len(name) + 1 :]
+    return path.name.startswith(f".{name}.") and rest.startswith((".new-", ".old-"))
+
+
 def write_package(files: dict[str, str], output: Path, name: str) -> WriteReport:
     target = output / name
+    recovered = recover(output, name)
     old = check_target(target)
     try:
         encoded = {path: text.encode("utf-8") for path, text in files.items()}
     except UnicodeEncodeError as exc:
         raise CompileError(f"generated text is not valid Unicode: {exc}") from exc
     added, changed, removed = tree_changes(old, encoded)
-    report = WriteReport(target, added, changed, removed, len(encoded) - len(added) - len(changed))
+    unchanged = len(encoded) - len(added) - len(changed)
+    report = WriteReport(target, added, changed, removed, unchanged, tuple(recovered))
     if not (added or changed or removed):
         return report  # up to date: nothing is touched
     try:
