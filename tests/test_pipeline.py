@@ -23,6 +23,7 @@ from sfn_mcp.pipeline import compile_package
 from sfn_mcp.read.aws import Aws
 from sfn_mcp.read.select import select
 from sfn_mcp.settings import Settings, load_settings
+from tests.faults import Rule, fault_proxy
 from tests.sources import ORDER_PLACED, SHIPMENT
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
@@ -250,3 +251,32 @@ def test_a_workflow_can_pin_its_schema_version(account: Account, tmp_path: Path)
         raised.value.render()
     )
     assert "NotFoundException" in raised.value.render()
+
+
+@pytest.mark.parametrize("answer", ["empty", "html", "{}"])
+@pytest.mark.parametrize(
+    ("rule", "named"),
+    [
+        (Rule("", target="DescribeStateMachine"), "state machine 'p-order'"),
+        (Rule("", target="ListTagsForResource"), "state machine 'p-order'"),
+        (Rule("", target="ListStateMachines"), "ListStateMachines"),
+        (Rule("", path="/schemas/name/OrderPlaced"), "OrderPlaced"),
+    ],
+    ids=["describe", "tags", "list", "schema"],
+)
+def test_a_garbage_answer_is_an_error_naming_the_call_never_a_quietly_untyped_tool(
+    account: Account, monkeypatch: pytest.MonkeyPatch, rule: Rule, named: str, answer: str
+) -> None:
+    order = account.schema("OrderPlaced", ORDER_PLACED)
+    account.machine("p-order", tags={"schema": order})
+    upstream = account.env["AWS_ENDPOINT_URL_SCHEMAS" if rule.path else "AWS_ENDPOINT_URL"]
+    with fault_proxy(upstream) as proxy:
+        rule.answer = answer
+        proxy.rules.append(rule)
+        variable = "AWS_ENDPOINT_URL_SCHEMAS" if rule.path else "AWS_ENDPOINT_URL"
+        monkeypatch.setenv(variable, proxy.url)
+        with pytest.raises(CompileError) as raised:
+            compile_package(settings(prefix="p-", **{"schema-tag-key": "schema"}))
+    assert rule.hits >= 1
+    text = raised.value.render()
+    assert named in text and "internal error" not in text

@@ -84,6 +84,7 @@ def _read(
     progress(f"Listing state machines in {where} ...")
     selected = read.select(aws, settings, diagnostics, count=count)
     if not selected:
+        diagnostics.raise_errors()  # machines that could not be read are not "no match"
         raise CompileError(
             f"no state machine in {aws.region} matches {settings.selection_summary()}",
             hint="check --prefix / --state-machine / --tag and the region (--region, AWS_REGION)",

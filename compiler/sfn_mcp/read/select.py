@@ -13,6 +13,7 @@ from sfn_mcp.read.aws import Aws, Failure, run_each
 from sfn_mcp.read.records import Candidate, Selected
 from sfn_mcp.settings import Settings
 
+ENDPOINT_HINT = "check the endpoint the compiler talks to (AWS_ENDPOINT_URL*) and retry"
 PAGE_SIZE = 100  # always sent: some endpoints return everything in one page without it
 
 
@@ -20,8 +21,21 @@ def list_state_machines(aws: Aws) -> list[Candidate]:
     paginator = aws.client("stepfunctions").get_paginator("list_state_machines")
     machines = []
     for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}):
-        for item in page.get("stateMachines", []):
-            machines.append(Candidate(item["name"], item["stateMachineArn"], item["type"]))
+        items = page.get("stateMachines")
+        if not isinstance(items, list):
+            raise CompileError(
+                "ListStateMachines answered without a list of state machines",
+                hint=ENDPOINT_HINT,
+            )
+        for item in items:
+            fields = [item.get(key) for key in ("name", "stateMachineArn", "type")]
+            if not all(isinstance(f, str) and f for f in fields):
+                raise CompileError(
+                    f"ListStateMachines answered with an entry lacking a name, ARN or type: "
+                    f"{str(item)[:200]}",
+                    hint=ENDPOINT_HINT,
+                )
+            machines.append(Candidate(*fields))
     return machines
 
 
@@ -67,7 +81,16 @@ def select(
 
     def tags_of(machine: Candidate) -> dict[str, str]:
         response = sfn.list_tags_for_resource(resourceArn=machine.arn)
-        return {t["key"]: t["value"] for t in response.get("tags", [])}
+        tags = response.get("tags")
+        if not isinstance(tags, list) or not all(
+            isinstance(t, dict) and isinstance(t.get("key"), str) for t in tags
+        ):  # never "no tags": that would quietly turn a typed tool free-form
+            raise CompileError(
+                f"state machine {machine.name!r}: ListTagsForResource answered without a list "
+                "of tags",
+                hint=ENDPOINT_HINT,
+            )
+        return {t["key"]: str(t.get("value", "")) for t in tags}
 
     results = run_each(
         machines,
@@ -80,8 +103,10 @@ def select(
     selected = []
     for machine, tags in zip(machines, results, strict=True):
         if isinstance(tags, Failure):
-            if settings.tag:  # without its tags, whether it is selected cannot be told
-                diagnostics.error(tags.message, hint="grant states:ListTagsForResource")
+            # Only a refusal has a safe choice (compile without tags); without its tags,
+            # whether it is selected by a tag filter cannot be told.
+            if settings.tag or "AccessDenied" not in tags.code:
+                diagnostics.error(tags.message, hint="grant states:ListTagsForResource, and retry")
                 continue
             diagnostics.warning(
                 f"{tags.message}; compiled without its tags (no schema, title or hints from tags)",
