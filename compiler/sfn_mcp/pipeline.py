@@ -23,6 +23,7 @@ from sfn_mcp.diagnostics import (
     quiet_count,
 )
 from sfn_mcp.read.aws import describe_error, error_hint, fatal_environment_error
+from sfn_mcp.render.policy import POLICY_FILE, policy_file
 from sfn_mcp.settings import Settings
 
 
@@ -108,5 +109,6 @@ def compile_records(
     package = ir.build(settings, machines, generated, diagnostics, previous=previous)
     diagnostics.raise_errors(strict=settings.strict)
     files = render.render(package)
+    files[POLICY_FILE] = policy_file(package)
     files[surface.MANIFEST] = surface.manifest(package, files)
     return Compiled(package=package, files=files, diagnostics=list(diagnostics))

@@ -65,6 +65,7 @@ OURS = (
     "tools.py",
     "requirements.txt",
     "surface.json",
+    "iam-policy.json",
     ".gitignore",
     "_runtime.py",
     "_runtime/*.py",

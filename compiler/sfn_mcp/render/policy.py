@@ -1,0 +1,50 @@
+"""``iam-policy.json``: the least privilege the generated server needs, derived from the IR.
+
+Exactly the actions the runtime calls, on exactly the compiled state machines and their
+executions: StartExecution (STANDARD) and StartSyncExecution (EXPRESS) on each machine;
+DescribeExecution (waiting, get_execution, idempotent retries) and GetExecutionHistory (the current
+state's name in progress messages) on the executions of STANDARD machines; StopExecution only on
+those of machines that stop on cancel. Nothing else: no ``states:*``, no wildcard machine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sfn_mcp.ir import Package
+from sfn_mcp.text import readable_json
+
+POLICY_FILE = "iam-policy.json"
+
+
+def _executions(machine_arn: str) -> str:
+    prefix, _, name = machine_arn.rpartition(":stateMachine:")
+    return f"{prefix}:execution:{name}:*"
+
+
+def iam_policy(package: Package) -> dict[str, Any]:
+    standard = sorted(t.machine_arn for t in package.tools if t.workflow_type == "STANDARD")
+    express = sorted(t.machine_arn for t in package.tools if t.workflow_type == "EXPRESS")
+    stopping = sorted(t.machine_arn for t in package.tools if t.stop_on_cancel)
+    statements = [
+        ("RunStandardWorkflows", ["states:StartExecution"], standard),
+        (
+            "FollowTheirExecutions",
+            ["states:DescribeExecution", "states:GetExecutionHistory"],
+            [_executions(arn) for arn in standard],
+        ),
+        ("StopCancelledExecutions", ["states:StopExecution"], [_executions(a) for a in stopping]),
+        ("RunExpressWorkflows", ["states:StartSyncExecution"], express),
+    ]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+            for sid, actions, resources in statements
+            if resources
+        ],
+    }
+
+
+def policy_file(package: Package) -> str:
+    return readable_json(iam_policy(package)) + "\n"

@@ -1,0 +1,77 @@
+"""``iam-policy.json``: exactly the actions the server calls, on exactly its machines, and a
+policy linter from PyPI (parliament) finds nothing wrong with it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from parliament import analyze_policy_string
+
+from sfn_mcp.ir import Package
+from sfn_mcp.render.policy import iam_policy, policy_file
+from sfn_mcp.settings import Settings, WorkflowSettings
+from tests.sources import build_ir, example_machines, machine
+
+ACCOUNT = "arn:aws:states:us-east-1:000000000000"
+
+
+def package(**workflows: WorkflowSettings) -> Package:
+    machines = [*example_machines(), machine("shop-refund")]
+    settings = Settings(prefix="shop-", name="shop_tools", workflows=workflows)
+    return build_ir(settings, machines)[0]
+
+
+def test_the_policy_names_exactly_the_actions_and_arns_the_server_uses() -> None:
+    policy = iam_policy(package(**{"shop-refund": WorkflowSettings(stop_on_cancel=True)}))
+    by_sid = {s["Sid"]: (s["Action"], s["Resource"]) for s in policy["Statement"]}
+    assert by_sid == {
+        "RunStandardWorkflows": (
+            ["states:StartExecution"],
+            [f"{ACCOUNT}:stateMachine:shop-free", f"{ACCOUNT}:stateMachine:shop-order-placed",
+             f"{ACCOUNT}:stateMachine:shop-refund"],
+        ),
+        "FollowTheirExecutions": (
+            ["states:DescribeExecution", "states:GetExecutionHistory"],
+            [f"{ACCOUNT}:execution:shop-free:*", f"{ACCOUNT}:execution:shop-order-placed:*",
+             f"{ACCOUNT}:execution:shop-refund:*"],
+        ),
+        "StopCancelledExecutions": (
+            ["states:StopExecution"], [f"{ACCOUNT}:execution:shop-refund:*"]
+        ),
+        "RunExpressWorkflows": (
+            ["states:StartSyncExecution"], [f"{ACCOUNT}:stateMachine:shop-ship"]
+        ),
+    }  # fmt: skip
+    assert all(s["Effect"] == "Allow" for s in policy["Statement"])
+
+
+def test_without_stop_on_cancel_there_is_no_stop_permission() -> None:
+    sids = [s["Sid"] for s in iam_policy(package())["Statement"]]
+    assert "StopCancelledExecutions" not in sids
+
+
+def test_parliament_finds_nothing_wrong() -> None:
+    text = policy_file(package(**{"shop-refund": WorkflowSettings(stop_on_cancel=True)}))
+    findings = analyze_policy_string(text).findings
+    # parliament's IAM data lists DescribeExecution's two resource types (execution, express)
+    # as both required; a STANDARD execution ARN is the right and only one here.
+    real = [
+        f
+        for f in findings
+        if not (
+            f.issue == "RESOURCE_MISMATCH"
+            and all(d["action"] == "states:DescribeExecution" for d in f.detail)
+        )
+    ]
+    assert real == [], [(f.issue, f.detail) for f in real]
+    assert json.loads(text) == iam_policy(
+        package(**{"shop-refund": WorkflowSettings(stop_on_cancel=True)})
+    )
+
+
+def test_a_package_of_only_express_workflows_gets_only_start_sync() -> None:
+    only = replace(
+        package(), tools=tuple(t for t in package().tools if t.workflow_type == "EXPRESS")
+    )
+    assert [s["Action"] for s in iam_policy(only)["Statement"]] == [["states:StartSyncExecution"]]
