@@ -45,7 +45,7 @@ SERVER_REQUIREMENTS: Final = ("mcp>=2.3,<3", "pydantic>=2.14,<3", "boto3>=1.34",
 SERVER_MODULES: Final = frozenset(
     {"mcp", "mcp_types", "pydantic", "pydantic_core", "boto3", "botocore", "anyio", "uvicorn"}
     | {"starlette", "httpx", "jmespath", "s3transfer", "dateutil", "urllib3", "typing_extensions"}
-    | {"jsonschema", "referencing", "rpds", "attrs"}
+    | {"jsonschema", "referencing", "rpds", "attrs", "jwt", "cryptography"}
 )
 
 
