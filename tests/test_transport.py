@@ -118,3 +118,44 @@ def test_http_flags_need_the_http_transport() -> None:
         timeout=30,
     )
     assert result.returncode == 2 and "need --transport http" in result.stderr
+
+
+def initialize(port: str) -> tuple[int, str | None]:
+    connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+    try:
+        fields = {**HEADERS, "host": f"127.0.0.1:{port}", "authorization": "Bearer s3cret"}
+        connection.request("POST", "/mcp", body=json.dumps(INITIALIZE), headers=fields)
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("mcp-session-id")
+    finally:
+        connection.close()
+
+
+def test_a_flood_of_sessions_never_locks_a_new_client_out() -> None:
+    port = free_port()
+    process = start("--port", str(port), "--max-sessions", "20",
+                    env={"SFN_MCP_HTTP_TOKEN": "s3cret"})  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        flood = [initialize(str(port)) for _ in range(60)]  # bounded: 60 requests, then stop
+        assert all(status == 200 for status, _ in flood)
+        assert initialize(str(port))[0] == 200  # a newcomer still gets in
+        first = flood[0][1]
+        assert first is not None
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        fields = {**HEADERS, "host": f"127.0.0.1:{port}", "authorization": "Bearer s3cret",
+                  "mcp-session-id": first, "mcp-protocol-version": "2025-11-25"}  # fmt: skip
+        ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        connection.request("POST", "/mcp", body=json.dumps(ping), headers=fields)
+        assert connection.getresponse().status == 404  # the longest idle session was closed
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

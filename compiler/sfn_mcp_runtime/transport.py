@@ -55,6 +55,46 @@ class BearerToken:
         await self.app(scope, receive, send)
 
 
+MAX_SESSIONS = 200
+SESSION_IDLE_SECONDS = 600.0
+
+
+class SessionGuard:
+    """ASGI wrapper that keeps a flood of sessions from locking real clients out: at the session
+    limit, a request that opens a new session first closes the session that has been idle
+    longest (a client whose session is closed gets 404 and, as the protocol has it, starts a new
+    one). Sessions with a request in flight are never closed. It reads the SDK session
+    manager's table of open sessions (mcp 2.x)."""
+
+    def __init__(self, app: Any, server: Server[Any], limit: int) -> None:
+        self.app = app
+        self.server = server
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST":
+            headers = dict(scope.get("headers") or [])
+            if b"mcp-session-id" not in headers:
+                await self._make_room()
+        await self.app(scope, receive, send)
+
+    async def _make_room(self) -> None:
+        manager = self.server.session_manager
+        sessions: dict[str, Any] = getattr(manager, "_server_instances", {})
+        if len(sessions) < self.limit:
+            return
+        idle = [
+            (transport.idle_scope.deadline, session_id, transport)
+            for session_id, transport in list(sessions.items())
+            if transport.idle_scope is not None and transport.idle_scope.deadline != float("inf")
+        ]
+        for _, session_id, transport in sorted(idle, key=lambda item: item[0])[
+            : len(sessions) - self.limit + 1
+        ]:
+            logger.info("session limit reached: closing the longest idle session %s", session_id)
+            await manager._discard_session(session_id, transport)
+
+
 def http_token(env: Mapping[str, str] = os.environ) -> str | None:
     """The bearer token from SFN_MCP_HTTP_TOKEN; a variable that is set but blank is refused
     (it would otherwise turn authentication off without a word)."""
@@ -86,6 +126,12 @@ def transport_security(
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
     )
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to 100000")
+    return int(text)
 
 
 def _port(text: str) -> int:
@@ -165,6 +211,14 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
         "https://app.example.com, or with :* for any port). Others get 403",
     )
     parser.add_argument(
+        "--max-sessions",
+        type=_count,
+        default=MAX_SESSIONS,
+        help=f"HTTP only: open sessions at most (default {MAX_SESSIONS}); at the limit the "
+        f"longest idle one is closed for a new one; idle ones close after "
+        f"{SESSION_IDLE_SECONDS:g} s anyway",
+    )
+    parser.add_argument(
         "--oauth-issuer",
         metavar="URL",
         default=os.environ.get("SFN_MCP_OAUTH_ISSUER"),
@@ -239,7 +293,11 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
             transport_security=security,
             auth=auth,
             token_verifier=verifier,
+            max_sessions=args.max_sessions,
+            session_idle_timeout=SESSION_IDLE_SECONDS,
         )
+        if not args.stateless:
+            app = SessionGuard(app, server, args.max_sessions)
         if token:
             app = BearerToken(app, token)
         host = f"[{args.host}]" if ":" in args.host else args.host

@@ -55,6 +55,46 @@ class BearerToken:
         await self.app(scope, receive, send)
 
 
+MAX_SESSIONS = 200
+SESSION_IDLE_SECONDS = 600.0
+
+
+class SessionGuard:
+    """ASGI wrapper that keeps a flood of sessions from locking real clients out: at the session
+    limit, a request that opens a new session first closes the session that has been idle
+    longest (a client whose session is closed gets 404 and, as the protocol has it, starts a new
+    one). Sessions with a request in flight are never closed. It reads the SDK session
+    manager's table of open sessions (mcp 2.x)."""
+
+    def __init__(self, app: Any, server: Server[Any], limit: int) -> None:
+        self.app = app
+        self.server = server
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST":
+            headers = dict(scope.get("headers") or [])
+            if b"mcp-session-id" not in headers:
+                await self._make_room()
+        await self.app(scope, receive, send)
+
+    async def _make_room(self) -> None:
+        manager = self.server.session_manager
+        sessions: dict[str, Any] = getattr(manager, "_server_instances", {})
+        if len(sessions) < self.limit:
+            return
+        idle = [
+            (transport.idle_scope.deadline, session_id, transport)
+            for session_id, transport in list(sessions.items())
+            if transport.idle_scope is not None and transport.idle_scope.deadline != float("inf")
+        ]
+        for _, session_id, transport in sorted(idle, key=lambda item: item[0])[
+            : len(sessions) - self.limit + 1
+        ]:
+            logger.info("session limit reached: closing the longest idle session %s", session_id)
+            await manager._discard_session(session_id, transport)
+
+
 def http_token(env: Mapping[str, str] = os.environ) -> str | None:
     """The bearer token from SFN_MCP_HTTP_TOKEN; a variable that is set but blank is refused
     (it would otherwise turn authentication off without a word)."""
@@ -88,6 +128,12 @@ def transport_security(
     )
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to 100000")
+    return int(text)
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535")
@@ -95,6 +141,43 @@ def _port(text: str) -> int:
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _oauth(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, token: str | None
+) -> tuple[Any, Any] | None:
+    """The SDK's AuthSettings and our JWT verifier in OAuth mode, or None."""
+    if not args.oauth_issuer:
+        if args.resource_url or args.jwks_uri or args.required_scope or args.run_scope:
+            parser.error(
+                "--resource-url, --jwks-uri, --required-scope and --run-scope need --oauth-issuer"
+            )
+        return None
+    if token:
+        parser.error(f"choose one: {TOKEN_VARIABLE} (a static token) or --oauth-issuer")
+    if not args.resource_url:
+        parser.error("--oauth-issuer needs --resource-url, the URL clients reach this server at")
+    from mcp.server.auth.settings import AuthSettings
+
+    from .oauth import JwtVerifier, OAuthSetupError, discover_jwks_uri
+    from .server import SCOPES
+
+    try:
+        jwks = args.jwks_uri or discover_jwks_uri(args.oauth_issuer)
+    except OAuthSetupError as exc:
+        raise SystemExit(f"{server_label(args)}: {exc}") from None
+    SCOPES.run = args.run_scope
+    auth = AuthSettings(
+        issuer_url=args.oauth_issuer,
+        resource_server_url=args.resource_url,
+        required_scopes=args.required_scope or None,
+        validate_token_resource=False,  # the verifier checks the audience itself
+    )
+    return auth, JwtVerifier(args.oauth_issuer, args.resource_url, jwks)
+
+
+def server_label(args: argparse.Namespace) -> str:
+    return f"--oauth-issuer {args.oauth_issuer}"
 
 
 def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None = None) -> None:
@@ -127,6 +210,46 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
         help="HTTP only: a browser Origin to accept besides loopback ones (repeatable; "
         "https://app.example.com, or with :* for any port). Others get 403",
     )
+    parser.add_argument(
+        "--max-sessions",
+        type=_count,
+        default=MAX_SESSIONS,
+        help=f"HTTP only: open sessions at most (default {MAX_SESSIONS}); at the limit the "
+        f"longest idle one is closed for a new one; idle ones close after "
+        f"{SESSION_IDLE_SECONDS:g} s anyway",
+    )
+    parser.add_argument(
+        "--oauth-issuer",
+        metavar="URL",
+        default=os.environ.get("SFN_MCP_OAUTH_ISSUER"),
+        help="HTTP only: OAuth resource-server mode; accept JWT access tokens of this issuer "
+        "[env: SFN_MCP_OAUTH_ISSUER]",
+    )
+    parser.add_argument(
+        "--resource-url",
+        metavar="URL",
+        default=os.environ.get("SFN_MCP_RESOURCE_URL"),
+        help="with --oauth-issuer: this server's URL as clients reach it (the tokens' audience) "
+        "[env: SFN_MCP_RESOURCE_URL]",
+    )
+    parser.add_argument(
+        "--jwks-uri",
+        metavar="URL",
+        help="with --oauth-issuer: the issuer's keys (default: jwks_uri from its metadata)",
+    )
+    parser.add_argument(
+        "--required-scope",
+        action="append",
+        default=[],
+        metavar="SCOPE",
+        help="with --oauth-issuer: a scope every request's token must carry (repeatable)",
+    )
+    parser.add_argument(
+        "--run-scope",
+        metavar="SCOPE",
+        help="with --oauth-issuer: a scope the token must carry to call a tool whose workflow is "
+        "not read-only",
+    )
     args = parser.parse_args(argv)
     http_only = (args.host, args.port, args.stateless, args.allowed_host, args.allowed_origin)
     if args.transport != "http" and any(http_only):
@@ -147,6 +270,7 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
         import uvicorn
 
         token = http_token()
+        oauth = _oauth(parser, args, token)
         if args.host in ("0.0.0.0", "::") and not args.allowed_host:
             logger.warning(
                 "serving on %s with no --allowed-host: requests that name this machine other "
@@ -154,7 +278,7 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
                 "--allowed-host)",
                 args.host,
             )
-        if args.host not in LOOPBACK and not token:
+        if args.host not in LOOPBACK and not (token or oauth):
             logger.warning(
                 "serving on %s without %s: anyone who reaches the port can run the workflows "
                 "with this process's AWS credentials",
@@ -162,13 +286,24 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
                 TOKEN_VARIABLE,
             )
         security = transport_security(args.host, args.allowed_host, args.allowed_origin)
+        auth, verifier = oauth or (None, None)
         app: Any = server.streamable_http_app(
-            stateless_http=args.stateless, host=args.host, transport_security=security
+            stateless_http=args.stateless,
+            host=args.host,
+            transport_security=security,
+            auth=auth,
+            token_verifier=verifier,
+            max_sessions=args.max_sessions,
+            session_idle_timeout=SESSION_IDLE_SECONDS,
         )
+        if not args.stateless:
+            app = SessionGuard(app, server, args.max_sessions)
         if token:
             app = BearerToken(app, token)
         host = f"[{args.host}]" if ":" in args.host else args.host
         guarded = " (bearer token required)" if token else ""
+        if oauth:
+            guarded = f" (OAuth access tokens of {args.oauth_issuer})"
         print(
             f"{server.name}: serving MCP at http://{host}:{args.port}/mcp{guarded}",
             file=sys.stderr,
