@@ -26,8 +26,8 @@ from sfn_mcp.settings import Settings, load_settings
 from tests.faults import Rule, fault_proxy
 from tests.sources import ORDER_PLACED, SHIPMENT
 
-ROLE = "arn:aws:iam::123456789012:role/sfn"
-ARN_PREFIX = "arn:aws:states:us-east-1:123456789012:stateMachine:"
+ROLE = "arn:aws:iam::000000000000:role/sfn"
+ARN_PREFIX = "arn:aws:states:us-east-1:000000000000:stateMachine:"
 DEFINITION = json.dumps(
     {"Comment": "Echo.", "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 )
@@ -83,6 +83,8 @@ def account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Account
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    # one account for both endpoints, as in AWS (the fake registry's is 000000000000)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "000000000000")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.chdir(tmp_path)
     yield Account(env)
@@ -158,7 +160,7 @@ def test_unsupported_schema_format_names_machine_and_schema(account: Account) ->
 
 
 def test_missing_schema_names_the_schema_the_machine_and_the_aws_code(account: Account) -> None:
-    gone = "arn:aws:schemas:us-east-1:123456789012:schema/reg/Gone"
+    gone = "arn:aws:schemas:us-east-1:000000000000:schema/reg/Gone"
     account.machine("p-a", tags={"schema": gone})
     account.machine("p-b", tags={"schema": "not-an-arn"})
     account.machine("p-c", tags={"shcema": gone})

@@ -6,6 +6,7 @@ the generated models, with errors that name the machine or schema.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
@@ -17,7 +18,7 @@ from sfn_mcp.ir.tags import HINT_TAGS, Tagged, read_tags
 from sfn_mcp.ir.types import Hints, Mode, ModelModule, Package, Tool, ToolInput, ToolOutput
 from sfn_mcp.models import GeneratedModel, ModelKey
 from sfn_mcp.models import schemas_of as model_schemas
-from sfn_mcp.naming import python_identifier, snake_case, title
+from sfn_mcp.naming import python_identifier, snake_case, strip_prefix, title
 from sfn_mcp.read.records import MachineSource, Role, SchemaSource
 from sfn_mcp.settings import Settings, WorkflowSettings
 from sfn_mcp_runtime.contract import IDEMPOTENCY_ARGUMENT, STATUS_TOOL, TOOLS_IMPORTS
@@ -76,6 +77,7 @@ def _input(
     module: str | None,
     override: WorkflowSettings,
     diagnostics: Diagnostics,
+    schema_tagged: bool,
 ) -> ToolInput:
     where = f"[tool.sfn-mcp.workflows.{machine.name!r}] input-mode"
     if model is None or module is None:
@@ -83,7 +85,7 @@ def _input(
             diagnostics.warning(
                 f"{where}: {machine.name!r} has no input schema, so input-mode is ignored"
             )
-        reason = "no schema tag" if machine.schema is None else "unusable schema"
+        reason = "unusable schema" if schema_tagged else "no schema tag"
         return ToolInput("FreeFormInput", module=None, mode="free-form", untyped_reason=reason)
     if model.event is None:
         if override.input_mode:
@@ -122,9 +124,9 @@ def describe(
         parts.append(f"Input: {model.description}")
     if tool_input.mode == "free-form":
         why = (
-            "no input schema is registered for this workflow"
-            if machine.schema is None
-            else "its input schema could not be used"
+            "its input schema could not be used"
+            if tool_input.untyped_reason == "unusable schema"
+            else "no input schema is registered for this workflow"
         )
         parts.append(f"Input: any JSON object ({why}).")
     elif tool_input.mode == "envelope":
@@ -146,6 +148,20 @@ def describe(
             f"return the same execution instead of starting another. Cancelling the call {cancel}."
         )
     return "\n\n".join(parts)
+
+
+def _title(machine: MachineSource, name: str, prefix: str) -> str:
+    """The tool name in words, spelt as the machine's name spells them where the name is the
+    machine's in ASCII (``prüfen-bestellung`` → "Prüfen bestellung"), else as the definition's
+    Comment does; a name made up for want of letters has the machine's name as its title."""
+    words = strip_prefix(machine.name, prefix)
+    if snake_case(words) == name:
+        spelt = " ".join(part for part in re.split(r"[^\w]+|_", words) if part)
+        if spelt and not spelt.isascii():
+            return spelt[:1].upper() + spelt[1:]
+    if not snake_case(words):
+        return words.strip() or machine.name
+    return title(name, machine.comment)
 
 
 def _hints(tagged: Tagged, override: WorkflowSettings) -> Hints:
@@ -240,7 +256,8 @@ def build(
         override = _check_overrides(
             machine, settings.workflows.get(machine.name, WorkflowSettings()), settings, diagnostics
         )
-        tool_input = _input(machine, model, module, override, diagnostics)
+        schema_tagged = bool(settings.schema_tag_key and settings.schema_tag_key in machine.tags)
+        tool_input = _input(machine, model, module, override, diagnostics, schema_tagged)
         if not _check_idempotency_argument(machine, model, diagnostics):
             continue
         wait = override.max_wait_seconds or settings.max_wait_seconds
@@ -253,7 +270,7 @@ def build(
                 name=name,
                 function=function,
                 constant=f"{function.upper()}_WORKFLOW",
-                title=override.title or tag.title or title(name, machine.comment),
+                title=override.title or tag.title or _title(machine, name, settings.prefix),
                 description=describe(
                     machine,
                     model,

@@ -4,9 +4,10 @@ A machine's name is, in order: the configured ``tool-name``, the ``mcp:tool-name
 derived from the machine's name (prefix stripped, snake_case, transliterated to ASCII, at most 64
 characters; see ``sfn_mcp.naming``). Two explicit names that meet are an error naming both, since
 only the user can choose between them. Derived names that meet are all kept, made distinct with a
-short hash of the machine's full name, and named in one warning per group. Who keeps the plain
-name does not depend on the order AWS lists machines in: the machine that had it in the committed
-package (``previous``: state machine ARN → tool name), else the one whose name sorts first.
+short hash of the machine's full name, and named in one warning per group. Nothing depends on
+the order AWS lists machines in: every machine keeps the name it had in the committed package
+(``previous``: state machine ARN → tool name), so neither a new colliding machine nor a deleted
+one renames a tool; of the rest, the one whose name sorts first takes the plain name if free.
 """
 
 from __future__ import annotations
@@ -82,27 +83,37 @@ def tool_names(
                 hint=OVERRIDE_HINT,
             )
         groups.setdefault(base, []).append(machine)
+    used = set(names.values())
     for base, members in sorted(groups.items()):
         reserved = base in taken or base == STATUS_TOOL
-        if len(members) == 1 and not reserved:
-            names[members[0].name] = base
-            continue
-        keeper = None
-        if not reserved:
-            had_it = [m for m in members if previous.get(m.arn) == base]
-            keeper = had_it[0] if had_it else min(members, key=lambda m: m.name)
+        ordered = sorted(members, key=lambda m: m.name)
+        # A machine keeps the name it had in the committed package, if it is still one of its
+        # own (the plain name or its hashed one): a rename would break every client.
+        for machine in ordered:
+            had = previous.get(machine.arn)
+            plain_ok = had == base and not reserved
+            if (plain_ok or had == with_hash(base, machine)) and had not in used:
+                names[machine.name] = str(had)
+                used.add(str(had))
+        rest = [m for m in ordered if m.name not in names]
+        keeper = rest[0] if rest and not reserved and base not in used else None
+        if keeper is not None:
+            names[keeper.name] = base
+            used.add(base)
         renamed = []
-        for machine in sorted(members, key=lambda m: m.name):
-            if machine is keeper:
-                names[machine.name] = base
-            else:
+        for machine in rest:
+            if machine is not keeper:
                 names[machine.name] = with_hash(base, machine)
+                used.add(names[machine.name])
                 renamed.append(f"{machine.name!r} → {names[machine.name]!r}")
-        listed = ", ".join(repr(m.name) for m in sorted(members, key=lambda m: m.name))
-        if keeper is None:
+        if not renamed:
+            continue
+        listed = ", ".join(repr(m.name) for m in ordered)
+        holder = next((m for m in ordered if names[m.name] == base), None)
+        if holder is None:
             why = f"{listed} would become {base!r}, the name of another tool"
         else:
-            why = f"state machines {listed} all become {base!r}; {keeper.name!r} keeps it"
+            why = f"state machines {listed} all become {base!r}; {holder.name!r} keeps it"
         diagnostics.warning(
             f"{why}: {', '.join(renamed)}",
             hint=f"to choose other names, {OVERRIDE_HINT}",

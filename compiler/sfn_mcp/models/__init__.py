@@ -48,6 +48,7 @@ def generate_models(
             untyped = "the tool is untyped" if key[2] == "input" else "the output stays untyped"
             for d in exc.diagnostics:
                 diagnostics.warning(
-                    f"{d.message} ({key[2]} of {users}); {untyped}", d.hint or exc.hint or FIX
+                    f"{d.message.rstrip('. ')} ({key[2]} of {users}); {untyped}",
+                    d.hint or exc.hint or FIX,
                 )
     return models

@@ -53,11 +53,24 @@ def definition_comment(definition: str) -> str:
     return comment.strip() if isinstance(comment, str) else ""
 
 
-def _near_miss(tags: Mapping[str, str], key: str) -> str | None:
-    """A tag key that looks like a misspelling of ``key`` and holds a schema ARN."""
-    candidates = [k for k, v in tags.items() if k != key and parse_schema_arn(v)]
+def _near_miss(tags: Mapping[str, str], key: str, configured: set[str]) -> str | None:
+    """A tag key that looks like a misspelling of ``key`` and holds a schema ARN. The other
+    configured schema tag key is no misspelling, and a misspelling is ``key``'s only if it is
+    nearer to ``key`` than to any other configured key."""
+    candidates = [k for k, v in tags.items() if k not in configured and parse_schema_arn(v)]
     folded = [k for k in candidates if k.lower() == key.lower()]
-    return next(iter(folded or difflib.get_close_matches(key, candidates, n=1, cutoff=0.75)), None)
+    if folded:
+        return folded[0]
+
+    def nearness(a: str, b: str) -> float:
+        return difflib.SequenceMatcher(None, a, b).ratio()
+
+    near = [
+        k
+        for k in difflib.get_close_matches(key, candidates, n=3, cutoff=0.75)
+        if all(nearness(k, key) >= nearness(k, other) for other in configured)
+    ]
+    return near[0] if near else None
 
 
 def _requests(
@@ -69,15 +82,17 @@ def _requests(
         ("input", settings.schema_tag_key),
         ("output", settings.output_schema_tag_key),
     )
+    configured = {key for _, key in roles if key}
     for item in selected:
         machine = item.machine.name
+        account = item.machine.arn.split(":")[4] if item.machine.arn.count(":") >= 5 else ""
         overrides = settings.workflows.get(machine, WorkflowSettings())
         for role, tag_key in roles:
             if not tag_key:
                 continue
             value = item.tags.get(tag_key)
             if value is None:
-                near = _near_miss(item.tags, tag_key)
+                near = _near_miss(item.tags, tag_key, configured)
                 if near:
                     diagnostics.warning(
                         f"state machine {machine!r} has no tag {tag_key!r} but a tag {near!r} "
@@ -92,6 +107,15 @@ def _requests(
                     f"state machine {machine!r}: tag {tag_key}={value!r} is not a schema ARN; "
                     f"the {role} stays untyped",
                     hint=f"set the tag to {ARN_SHAPE}, or remove it",
+                )
+                continue
+            arn_account = ref.arn.split(":")[4]
+            if account and arn_account != account:
+                diagnostics.warning(
+                    f"state machine {machine!r}: tag {tag_key} names a schema of account "
+                    f"{arn_account}, but the Schema Registry API reads only the registries of "
+                    f"the machine's account {account}; the {role} stays untyped",
+                    hint="copy the schema into a registry of the machine's account and tag that",
                 )
                 continue
             pinned = (
@@ -205,8 +229,15 @@ def pull(
             )
         elif result.code in SCHEMA_GONE and not request[1]:  # a pinned version must exist
             diagnostics.warning(
-                f"{result.message}; the tool is untyped",
+                f"{result.message.rstrip('. ')}; the tool is untyped",
                 hint="fix or remove the schema tag, or grant schemas:DescribeSchema",
+            )
+        elif request[1] and result.code == "NotFoundException":
+            owners = ", ".join(f'[tool.sfn-mcp.workflows."{m}"]' for m in users[request])
+            diagnostics.error(
+                result.message,
+                hint=f"the pinned schema-version {request[1]} does not exist: change it in "
+                f"{owners}, or remove it to take the latest",
             )
         else:
             diagnostics.error(result.message, hint="retry; check the endpoint and permissions")
