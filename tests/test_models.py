@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from sfn_mcp.diagnostics import CompileError
 from sfn_mcp.models import generate_model
 from tests.sources import ORDER_PLACED, SHIPMENT, schema
 
@@ -156,3 +157,84 @@ def test_the_callers_formatter_settings_do_not_change_the_output(
     (tmp_path / "pyproject.toml").write_text("[tool.black]\nline-length = 60\n")
     monkeypatch.chdir(tmp_path)
     assert generate_model(order).source == before
+
+
+def test_text_formats_stay_plain_strings_in_the_model() -> None:
+    """A secret type would hand the workflow "**********"; bytes would decode base64."""
+    document = {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "Login",
+        "type": "object",
+        "properties": {
+            "password": {"type": "string", "format": "password"},
+            "blob": {"type": "string", "format": "byte"},
+            "raw": {"type": "string", "format": "binary"},
+            "mail": {"type": "string", "format": "email"},
+        },
+    }
+    generated = generate_model(schema("Login", document, kind="JSONSchemaDraft4"))
+    assert "SecretStr" not in generated.source and "bytes" not in generated.source
+    model = load(generated.source, "m").Login
+    sent = {"password": "hunter2", "blob": "aGk=", "raw": "\x00", "mail": "a@b.c"}
+    assert model.model_validate(sent).model_dump(mode="json", by_alias=True) == sent
+    assert generated.input_schema is not None
+    formats = {k: v["format"] for k, v in generated.input_schema["properties"].items()}
+    assert formats == {"password": "password", "blob": "byte", "raw": "binary", "mail": "email"}
+
+
+def test_an_input_module_carries_its_published_schema_and_an_output_module_does_not() -> None:
+    order = generate_model(schema("com.example.shop@OrderPlaced", ORDER_PLACED))
+    module = load(order.source, "m")
+    assert order.input_schema == module.INPUT_SCHEMA
+    assert order.input_schema is not None
+    assert order.input_schema["$defs"]["Address"]["additionalProperties"] is False  # closed
+    assert "AWSEvent" not in order.input_schema["$defs"]  # only what the detail reaches
+    result = generate_model(schema("Shipment", SHIPMENT, kind="JSONSchemaDraft4"), "output")
+    assert result.input_schema is None and "INPUT_SCHEMA" not in result.source
+    assert "extra='forbid'" not in result.source  # outputs stay as the schema says
+
+
+def test_a_draft4_root_without_type_is_published_as_an_object() -> None:
+    recursive = {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "Tree",
+        "properties": {"children": {"type": "array", "items": {"$ref": "#"}}},
+    }
+    generated = generate_model(schema("Tree", recursive, kind="JSONSchemaDraft4"))
+    assert generated.input_schema is not None
+    assert generated.input_schema["type"] == "object"
+    assert generated.input_schema["properties"]["children"]["items"] == {"$ref": "#"}
+    model = load(generated.source, "m").Tree
+    assert model.model_validate({"children": [{"children": []}]})
+
+
+def test_a_schema_the_server_could_not_check_is_refused_at_compile_time() -> None:
+    bad = dict(SHIPMENT, properties={"when": {"type": "string", "pattern": "(?<!x"}})
+    with pytest.raises(CompileError, match="not a valid JSON Schema at properties/when/pattern"):
+        generate_model(schema("Shipment", bad, kind="JSONSchemaDraft4"))
+    invalid = dict(SHIPMENT, properties={"n": {"type": "number", "minimum": "zero"}})
+    with pytest.raises(CompileError, match="not a valid JSON Schema at properties/n/minimum"):
+        generate_model(schema("Shipment", invalid, kind="JSONSchemaDraft4"))
+
+
+def test_control_and_bidi_characters_reach_the_module_only_as_escapes() -> None:
+    document = dict(SHIPMENT, description="Ship it \u202e\u2066 now\u200b.")
+    generated = generate_model(schema("Shipment", document, kind="JSONSchemaDraft4"))
+    assert not any(c in generated.source for c in "\u202e\u2066\u200b")
+    model = load(generated.source, "m").Shipment
+    assert model.__doc__.strip() == "Ship it \u202e\u2066 now\u200b."  # the value, unchanged
+
+
+def test_a_recursive_openapi_component_is_its_own_root() -> None:
+    node = {
+        "type": "object",
+        "nullable": True,  # arguments are never null: the root stays an object
+        "properties": {"kids": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}},
+    }
+    document = {"openapi": "3.0.0", "info": {"title": "T", "version": "1"}, "paths": {},
+                "components": {"schemas": {"Node": node}}}  # fmt: skip
+    generated = generate_model(schema("Node", document))
+    assert generated.root_class == "Node"
+    assert generated.input_schema is not None
+    assert generated.input_schema["type"] == "object"
+    assert generated.input_schema["properties"]["kids"]["items"] == {"$ref": "#"}

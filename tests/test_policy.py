@@ -42,6 +42,11 @@ def test_the_policy_names_exactly_the_actions_and_arns_the_server_uses() -> None
         "RunExpressWorkflows": (
             ["states:StartSyncExecution"], [f"{ACCOUNT}:stateMachine:shop-ship"]
         ),
+        "VerifyReviewedDefinitions": (
+            ["states:DescribeStateMachine"],
+            [f"{ACCOUNT}:stateMachine:shop-{n}{s}" for n in ("free", "order-placed", "refund",
+             "ship") for s in ("", ":*")],
+        ),
     }  # fmt: skip
     assert all(s["Effect"] == "Allow" for s in policy["Statement"])
 
@@ -74,4 +79,5 @@ def test_a_package_of_only_express_workflows_gets_only_start_sync() -> None:
     only = replace(
         package(), tools=tuple(t for t in package().tools if t.workflow_type == "EXPRESS")
     )
-    assert [s["Action"] for s in iam_policy(only)["Statement"]] == [["states:StartSyncExecution"]]
+    actions = [s["Action"] for s in iam_policy(only)["Statement"]]
+    assert actions == [["states:StartSyncExecution"], ["states:DescribeStateMachine"]]

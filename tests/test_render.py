@@ -101,6 +101,7 @@ def test_package_layout(tmp_path: Path) -> None:
         "__init__.py",
         "__main__.py",
         *sorted(runtime_files()),
+        "iam-policy.json",
         "models/__init__.py",
         "models/order_placed.py",
         "models/shipment.py",

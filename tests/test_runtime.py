@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.types import TextContent
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 import sfn_mcp_runtime
 from sfn_mcp_runtime import aws, definitions, execution, transport
@@ -626,7 +626,11 @@ async def test_progress_never_passes_its_total(sfn: FakeSfn) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--port", "8123"], "--host, --port and --stateless need --transport http"),
+        (
+            ["--port", "8123"],
+            "--host, --port, --stateless, --allowed-host and --allowed-origin need "
+            "--transport http",
+        ),
         (["--transport", "http", "--port", "99999"], "is not a port number from 1 to 65535"),
         (["--transport", "http", "--port", "0"], "is not a port number from 1 to 65535"),
     ],
@@ -663,7 +667,144 @@ async def test_unique_items_are_enforced_per_tool(sfn: FakeSfn) -> None:
         refused = await unique.call_tool("t", twice)
         assert not (await unique.call_tool("t", {"tags": ["a", "b"]})).is_error
     assert refused.is_error
-    assert "- tags: ['a', 'a'] has non-unique elements" in text_of(refused)
+    assert "- tags: List should have unique items" in text_of(refused)  # the value not echoed
+
+
+# --------------------------------------------------------------------------- arguments as sent
+
+
+def sync_succeeds(sfn: FakeSfn) -> None:
+    sfn.routes["StartSyncExecution"] = lambda body: (
+        200,
+        {"executionArn": "arn:e", "status": "SUCCEEDED", "output": "{}", "startDate": 0},
+    )
+
+
+def started_inputs(sfn: FakeSfn) -> list[Any]:
+    return [json.loads(body["input"]) for action, body, _ in sfn.requests if "Start" in action]
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+class Masking(BaseModel):
+    """What a re-dump of the model would change: a secret masked, 1.0 made 1, a default added."""
+
+    model_config = ConfigDict(extra="forbid")
+    secret: SecretStr
+    count: int
+    note: str = "filled in"
+
+
+async def test_the_workflow_gets_the_arguments_as_sent_not_a_dump_of_the_model(
+    sfn: FakeSfn,
+) -> None:
+    sync_succeeds(sfn)
+    seen: list[BaseModel] = []
+
+    async def run(arguments: Masking) -> definitions.ExecutionResult:
+        seen.append(arguments)
+        return await run_workflow(EXPRESS, execution.workflow_input(arguments))
+
+    tool = Tool(
+        name="m", title="M", description="d", workflow=EXPRESS, input_model=Masking, run=run
+    )
+    sent = {"secret": "hunter2", "count": 1.0}
+    async with Client(build_server("s", version="1", instructions="i", tools=(tool,))) as client:
+        result = await client.call_tool("m", sent)
+    assert not result.is_error, text_of(result)
+    assert started_inputs(sfn) == [sent]
+    assert json.loads(sfn.requests[0][1]["input"])["count"] == 1.0  # "1.0" on the wire, not "1"
+    assert canonical(started_inputs(sfn)[0]) == canonical(sent)
+    # the model still types them (and would have masked the secret and filled the default)
+    assert seen[0].model_dump(mode="json")["secret"] == "**********"
+    assert seen[0].model_dump(mode="json")["note"] == "filled in"
+
+
+def test_a_model_made_in_python_is_dumped_with_only_what_was_set() -> None:
+    made = Order(orderId="ORD-1", quantity=2)
+    assert execution.workflow_input(made) == GOOD
+    assert execution.workflow_input(Strict(giftMessage="hi")) == {"giftMessage": "hi"}
+
+
+async def test_the_envelope_carries_the_detail_as_sent(sfn: FakeSfn) -> None:
+    sync_succeeds(sfn)
+
+    async def run(arguments: BaseModel) -> definitions.ExecutionResult:
+        event = event_envelope(arguments, workflow=EXPRESS, source="com.shop", detail_type="X")
+        return await run_workflow(EXPRESS, event)
+
+    detail = {"secret": "p@ss", "count": 3.0}
+    tool = Tool(
+        name="e", title="E", description="d", workflow=EXPRESS, input_model=Masking, run=run
+    )
+    async with Client(build_server("s", version="1", instructions="i", tools=(tool,))) as client:
+        assert not (await client.call_tool("e", detail)).is_error
+    (event,) = started_inputs(sfn)
+    assert canonical(event["detail"]) == canonical(detail)
+    assert (event["source"], event["detail-type"]) == ("com.shop", "X")
+
+
+LOOSE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "note": {"type": "string", "maxLength": 10},
+        "count": {"type": "integer"},
+        "items": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+class Loose(BaseModel):
+    """A model stricter than its schema (count at most 5): the schema decides."""
+
+    note: str | None = None
+    count: int | None = Field(default=None, le=5)
+    items: list[dict[str, Any]] = []
+
+
+def loose_tool(run: Any) -> Tool[Loose]:
+    return Tool(name="l", title="L", description="d", workflow=EXPRESS, input_model=Loose,
+                schema=LOOSE_SCHEMA, run=run)  # fmt: skip
+
+
+async def test_the_published_schema_decides_not_the_model(
+    sfn: FakeSfn, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync_succeeds(sfn)
+
+    async def run(arguments: Loose) -> definitions.ExecutionResult:
+        return await run_workflow(EXPRESS, execution.workflow_input(arguments))
+
+    tool = loose_tool(run)
+    assert tool.input_schema == LOOSE_SCHEMA and tool.input_schema is not LOOSE_SCHEMA
+    async with Client(build_server("s", version="1", instructions="i", tools=(tool,))) as client:
+        result = await client.call_tool("l", {"count": 10})
+        decoded = await client.call_tool("l", {"items": '[{"a": 1}]'})
+    assert not result.is_error and not decoded.is_error
+    assert started_inputs(sfn) == [{"count": 10}, {"items": [{"a": 1}]}]  # JSON text decoded
+    assert "match the published schema but not the model Loose" in caplog.text
+
+
+async def test_messages_never_repeat_a_huge_value(sfn: FakeSfn) -> None:
+    async def run(arguments: Loose) -> definitions.ExecutionResult:
+        raise AssertionError("not reached")
+
+    huge = "x" * 100_000
+    async with Client(
+        build_server("s", version="1", instructions="i", tools=(loose_tool(run),))
+    ) as client:
+        long_value = await client.call_tool("l", {"note": huge})
+        long_name = await client.call_tool("l", {huge: 1})
+        wrong_type = await client.call_tool("l", {"count": huge})
+    for result in (long_value, long_name, wrong_type):
+        assert result.is_error and len(text_of(result)) < 300, text_of(result)[:300]
+    assert "- note: String should have at most 10 character(s)" in text_of(long_value)
+    assert f"- {'x' * 60}…: Extra inputs are not permitted" in text_of(long_name)
+    assert "- count: Input should be a valid integer" in text_of(wrong_type)
+    assert sfn.requests == []
 
 
 # --------------------------------------------------------------------------- the package itself
@@ -671,7 +812,16 @@ async def test_unique_items_are_enforced_per_tool(sfn: FakeSfn) -> None:
 RUNTIME_DIR = Path(sfn_mcp_runtime.__file__).parent
 RUNTIME_MODULES = sorted(RUNTIME_DIR.glob("*.py"))
 # What the runtime may import besides the standard library and itself (all in SERVER_MODULES).
-RUNTIME_DEPENDENCIES = {"mcp", "pydantic", "jsonschema", "anyio", "boto3", "botocore", "uvicorn"}
+RUNTIME_DEPENDENCIES = {
+    "mcp",
+    "pydantic",
+    "jsonschema",
+    "anyio",
+    "boto3",
+    "botocore",
+    "uvicorn",
+    "jwt",
+}
 
 
 def _imports(path: Path) -> Iterator[ast.Import | ast.ImportFrom]:

@@ -37,7 +37,14 @@ TOOLS_IMPORTS: Final = {
 
 # What surface.json records of how each workflow tool runs (``stateMachine`` keys), read from the
 # Workflow constants of tools.py: check --offline compares them with the code.
-RUN_KEYS: Final = ("arn", "type", "maxWaitSeconds", "stopOnCancel")
+RUN_KEYS: Final = (
+    "arn",
+    "type",
+    "maxWaitSeconds",
+    "stopOnCancel",
+    "targetArn",
+    "definitionSha256",
+)
 
 # What a generated server needs installed (its requirements.txt), and the top-level modules that
 # it imports directly or through them: a package of one of these names would shadow it.

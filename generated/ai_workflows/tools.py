@@ -18,6 +18,7 @@ DAILY_ETL_WORKFLOW = Workflow(
     arn="arn:aws:states:us-east-1:000000000000:stateMachine:ai-workflows-daily-etl",
     type="STANDARD",
     max_wait_seconds=50.0,
+    definition_sha256="da55ac42f6a9c29c7bbaffa9fb816fbe667c0fa8c5aeb270ff6a6444d8cdb028",
 )
 
 
@@ -35,6 +36,7 @@ DOCUMENT_ANALYSIS_WORKFLOW = Workflow(
     name="ai-workflows-document-analysis",
     arn="arn:aws:states:us-east-1:000000000000:stateMachine:ai-workflows-document-analysis",
     type="EXPRESS",
+    definition_sha256="975164713ed140b42ec6c453b0d731b634a801b7ea77f77b8962de6554e98274",
 )
 
 
@@ -50,6 +52,7 @@ ORDER_PROCESSING_WORKFLOW = Workflow(
     arn="arn:aws:states:us-east-1:000000000000:stateMachine:ai-workflows-order-processing",
     type="STANDARD",
     max_wait_seconds=50.0,
+    definition_sha256="b48ee7c18ac3dfafbf1fb270697d020dae7cb6afd1555e91452c956737b94399",
 )
 
 
@@ -75,6 +78,7 @@ SUPPORT_TRIAGE_WORKFLOW = Workflow(
     arn="arn:aws:states:us-east-1:000000000000:stateMachine:ai-workflows-support-triage",
     type="STANDARD",
     max_wait_seconds=50.0,
+    definition_sha256="7a39bddaf82287d29899b4f08b345d8465dfa96d6f7a267d136bffb46c9d091f",
 )
 
 
@@ -112,6 +116,7 @@ TOOLS: tuple[Tool[Any], ...] = (
         ),
         workflow=DAILY_ETL_WORKFLOW,
         input_model=models.daily_etl_request.DailyEtlRequest,
+        schema=models.daily_etl_request.INPUT_SCHEMA,
         run=daily_etl,
         hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),
     ),
@@ -133,6 +138,7 @@ TOOLS: tuple[Tool[Any], ...] = (
         ),
         workflow=DOCUMENT_ANALYSIS_WORKFLOW,
         input_model=models.document_analysis_request.DocumentAnalysisRequest,
+        schema=models.document_analysis_request.INPUT_SCHEMA,
         run=document_analysis,
         output_model=models.document_analysis_result.DocumentAnalysisResult,
         hints=Hints(read_only=True, destructive=False, idempotent=False, open_world=True),
@@ -162,6 +168,7 @@ TOOLS: tuple[Tool[Any], ...] = (
         ),
         workflow=ORDER_PROCESSING_WORKFLOW,
         input_model=models.order_placed.OrderPlaced,
+        schema=models.order_placed.INPUT_SCHEMA,
         run=order_processing,
         hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),
     ),

@@ -256,7 +256,9 @@ def build(
         override = _check_overrides(
             machine, settings.workflows.get(machine.name, WorkflowSettings()), settings, diagnostics
         )
-        schema_tagged = bool(settings.schema_tag_key and settings.schema_tag_key in machine.tags)
+        schema_tagged = machine.schema is not None or bool(
+            settings.schema_tag_key and settings.schema_tag_key in machine.tags
+        )
         tool_input = _input(machine, model, module, override, diagnostics, schema_tagged)
         if not _check_idempotency_argument(machine, model, diagnostics):
             continue
@@ -290,6 +292,9 @@ def build(
                 hints=_hints(tag, override),
                 stop_on_cancel=stop_on_cancel,
                 definition_sha256=hashlib.sha256(machine.definition.encode()).hexdigest(),
+                target=machine.target,
+                target_arn=machine.target_arn,
+                version_arn=machine.version_arn,
             )
         )
     selected = {m.name for m in machines}

@@ -70,6 +70,9 @@ class Tool:
     hints: Hints
     stop_on_cancel: bool
     definition_sha256: str
+    target: str = ""  # "" (the machine as it is), "alias:NAME" or "version:N"
+    target_arn: str = ""  # the alias's or version's ARN, which executions start
+    version_arn: str = ""  # the version whose definition was compiled
 
     @property
     def takes_idempotency_key(self) -> bool:

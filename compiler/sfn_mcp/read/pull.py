@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from botocore.utils import ArnParser, InvalidArnException
 
@@ -167,6 +168,86 @@ def _described(
     return response
 
 
+Target = tuple[str, str, str]  # the ARN tools start, the version read, its definition
+
+
+def _target(sfn: Any, machine_arn: str, target: str) -> Target:
+    """Resolve ``alias:NAME`` or ``version:N`` to the version whose definition runs."""
+    kind, _, name = target.partition(":")
+    qualified = f"{machine_arn}:{name}"
+    version = qualified
+    if kind == "alias":
+        alias = sfn.describe_state_machine_alias(stateMachineAliasArn=qualified)
+        routes = alias.get("routingConfiguration")
+        if not isinstance(routes, list) or not routes:
+            raise _Garbage(f"DescribeStateMachineAlias for {qualified} answered without routing")
+        if len(routes) != 1:
+            raise _Split(
+                f"alias {name} routes to {len(routes)} versions "
+                f"({', '.join(str(r.get('stateMachineVersionArn')) for r in routes)}), so what "
+                "runs is not one reviewed definition"
+            )
+        version = str(routes[0].get("stateMachineVersionArn") or "")
+    described = sfn.describe_state_machine(stateMachineArn=version)
+    definition = described.get("definition")
+    if not isinstance(definition, str) or not definition.strip():
+        raise _Garbage(f"DescribeStateMachine for {version} answered without a definition")
+    return qualified, version, definition
+
+
+class _Split(Exception):
+    """An alias that routes to more than one version."""
+
+
+def _targets(
+    aws: Aws, settings: Settings, selected: list[Selected], diagnostics: Diagnostics, count: Counter
+) -> dict[str, Target]:
+    """The resolved target of every machine that does not run as it is."""
+    wanted = {
+        item.machine.name: target
+        for item in selected
+        if (target := _target_of(settings, item.machine.name)) != "latest"
+    }
+    items = [item for item in selected if item.machine.name in wanted]
+    sfn = aws.client("stepfunctions")
+
+    def resolve(item: Selected) -> Target | str:
+        try:
+            return _target(sfn, item.machine.arn, wanted[item.machine.name])
+        except (_Garbage, _Split) as exc:
+            return str(exc)
+
+    results = run_each(
+        items,
+        resolve,
+        workers=settings.max_workers,
+        describe=lambda i: f"state machine {i.machine.name!r}: target {wanted[i.machine.name]}",
+        label="resolving targets",
+        count=count,
+    )
+    resolved = {}
+    for item, result in zip(items, results, strict=True):
+        name = item.machine.name
+        if isinstance(result, tuple):
+            resolved[name] = result
+            continue
+        message = (
+            f"state machine {name!r}: target {wanted[name]}: {result}"
+            if isinstance(result, str)
+            else result.message
+        )
+        diagnostics.error(
+            message,
+            hint="publish the version or create the alias, or change target (per workflow under "
+            f'[tool.sfn-mcp.workflows."{name}"])',
+        )
+    return resolved
+
+
+def _target_of(settings: Settings, machine: str) -> str:
+    return settings.workflows.get(machine, WorkflowSettings()).target or settings.target
+
+
 def pull(
     aws: Aws,
     settings: Settings,
@@ -186,6 +267,7 @@ def pull(
         label="describing state machines",
         count=count,
     )
+    targets = _targets(aws, settings, selected, diagnostics, count)
     requests = _requests(selected, settings, diagnostics)
     users: dict[Request, list[str]] = {}
     for (machine, _), request in requests.items():
@@ -252,6 +334,12 @@ def pull(
         if description is None:
             continue
         definition = str(description["definition"])
+        target_arn = version_arn = ""
+        target = _target_of(settings, item.machine.name)
+        if target != "latest":
+            if item.machine.name not in targets:
+                continue  # its target is in error
+            target_arn, version_arn, definition = targets[item.machine.name]
         machines.append(
             MachineSource(
                 name=item.machine.name,
@@ -262,6 +350,9 @@ def pull(
                 tags=dict(item.tags),
                 schema=schema(item.machine.name, "input"),
                 output_schema=schema(item.machine.name, "output"),
+                target="" if target == "latest" else target,
+                target_arn=target_arn,
+                version_arn=version_arn,
             )
         )
     return machines

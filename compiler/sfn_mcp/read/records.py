@@ -53,9 +53,15 @@ class MachineSource:
     tags: Mapping[str, str]
     schema: SchemaSource | None
     output_schema: SchemaSource | None = None
+    # What tools run when not the machine as it is: "alias:NAME" or "version:N", the ARN they
+    # start (the alias's or the version's) and the version whose definition was read.
+    target: str = ""
+    target_arn: str = ""
+    version_arn: str = ""
 
 
 RECORDS_FORMAT = 1
+TARGET_KEYS = ("target", "target_arn", "version_arn")  # written only when set
 
 
 def _schema_json(schema: SchemaSource | None) -> dict[str, Any] | None:
@@ -77,7 +83,11 @@ def dump_records(machines: list[MachineSource]) -> str:
         "recordsFormat": RECORDS_FORMAT,
         "machines": [
             {
-                **{k: v for k, v in asdict(m).items() if k not in ("schema", "output_schema")},
+                **{
+                    k: v
+                    for k, v in asdict(m).items()
+                    if k not in ("schema", "output_schema") and not (k in TARGET_KEYS and not v)
+                },
                 "tags": dict(sorted(m.tags.items())),
                 "schema": _schema_json(m.schema),
                 "output_schema": _schema_json(m.output_schema),

@@ -4,7 +4,9 @@ Exactly the actions the runtime calls, on exactly the compiled state machines an
 executions: StartExecution (STANDARD) and StartSyncExecution (EXPRESS) on each machine;
 DescribeExecution (waiting, get_execution, idempotent retries) and GetExecutionHistory (the current
 state's name in progress messages) on the executions of STANDARD machines; StopExecution only on
-those of machines that stop on cancel. Nothing else: no ``states:*``, no wildcard machine.
+those of machines that stop on cancel; DescribeStateMachine (and DescribeStateMachineAlias where a
+tool targets an alias) on the machines, their versions and aliases, which SFN_MCP_VERIFY_TARGETS
+uses to check what runs is what was reviewed. Nothing else: no ``states:*``, no other machine.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ def iam_policy(package: Package) -> dict[str, Any]:
     standard = sorted(t.machine_arn for t in package.tools if t.workflow_type == "STANDARD")
     express = sorted(t.machine_arn for t in package.tools if t.workflow_type == "EXPRESS")
     stopping = sorted(t.machine_arn for t in package.tools if t.stop_on_cancel)
+    targets = sorted(
+        {t.machine_arn for t in package.tools} | {f"{t.machine_arn}:*" for t in package.tools}
+    )
+    aliases = any(t.target.startswith("alias:") for t in package.tools)
     statements = [
         ("RunStandardWorkflows", ["states:StartExecution"], standard),
         (
@@ -35,6 +41,12 @@ def iam_policy(package: Package) -> dict[str, Any]:
         ),
         ("StopCancelledExecutions", ["states:StopExecution"], [_executions(a) for a in stopping]),
         ("RunExpressWorkflows", ["states:StartSyncExecution"], express),
+        (
+            "VerifyReviewedDefinitions",
+            ["states:DescribeStateMachine"]
+            + (["states:DescribeStateMachineAlias"] if aliases else []),
+            targets,
+        ),
     ]
     return {
         "Version": "2012-10-17",

@@ -82,6 +82,19 @@ def _tag(value: Any) -> tuple[str, str]:
     return key.strip(), tag_value.strip()
 
 
+def _target(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    if value == "latest":
+        return value
+    kind, _, name = value.partition(":")
+    if kind == "version" and name.isdigit():
+        return value
+    if kind == "alias" and re.fullmatch(r"[A-Za-z0-9_-]{1,80}", name) and not name.isdigit():
+        return value
+    raise ValueError
+
+
 def _choice(*choices: str) -> Kind:
     def check(value: Any) -> str:
         if value not in choices:
@@ -99,6 +112,7 @@ SECONDS = Kind(f"a positive number of seconds up to {MAX_WAIT_SECONDS:g}", _seco
 WORKERS = Kind("a whole number from 1 to 64", _workers)
 VERSION = Kind('a schema version number like "3"', _version)
 TAG = Kind('"KEY=VALUE" with both halves', _tag)
+TARGET = Kind('"latest", "alias:NAME" or "version:N"', _target)
 TOOL_NAME = Kind("1 to 64 lowercase letters, digits and underscores", _tool_name)
 
 
@@ -187,6 +201,15 @@ SETTINGS: tuple[Setting, ...] = (
         default=DEFAULT_MAX_WAIT_SECONDS,
     ),
     Setting(
+        "target",
+        TARGET,
+        "what tools run: the machine as it is (latest), a published version, or an alias; "
+        "the definition compiled is the target's",
+        flag="--target",
+        metavar="TARGET",
+        default="latest",
+    ),
+    Setting(
         "strict",
         SWITCH,
         "treat warnings as errors: no untyped fallback, no renamed collision, nothing ignored",
@@ -257,6 +280,13 @@ SETTINGS: tuple[Setting, ...] = (
         "idempotent", SWITCH, "MCP annotation idempotentHint", scope="workflow", example="false"
     ),
     Setting("open-world", SWITCH, "MCP annotation openWorldHint", scope="workflow", example="true"),
+    Setting(
+        "target",
+        TARGET,
+        "this workflow's target, over the package's",
+        scope="workflow",
+        example='"alias:prod"',
+    ),
     Setting(
         "stop-on-cancel",
         SWITCH,

@@ -52,6 +52,7 @@ class WorkflowSettings:
     idempotent: bool | None = None
     open_world: bool | None = None
     stop_on_cancel: bool | None = None
+    target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Settings:
     max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
     max_workers: int = DEFAULT_MAX_WORKERS
     strict: bool = False
+    target: str = "latest"
     workflows: Mapping[str, WorkflowSettings] = field(default_factory=dict)
     config_file: Path | None = None
     notes: tuple[str, ...] = ()
@@ -291,6 +293,7 @@ def load_settings(
         max_wait_seconds=pick("max-wait-seconds"),
         max_workers=pick("max-workers"),
         strict=pick("strict"),
+        target=pick("target"),
         workflows=workflows,
         config_file=path,
         notes=notes,

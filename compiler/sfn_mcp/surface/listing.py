@@ -24,7 +24,8 @@ runtime = importlib.import_module(sys.argv[1] + "._runtime.server")
 def runs(w):
     standard = w.type == "STANDARD"
     return {"arn": w.arn, "type": w.type, "stopOnCancel": w.stop_on_cancel,
-            "maxWaitSeconds": w.max_wait_seconds if standard else None}
+            "maxWaitSeconds": w.max_wait_seconds if standard else None,
+            "targetArn": w.target_arn, "definitionSha256": w.definition_sha256}
 workflows = {t.name: runs(t.workflow) for t in tools.TOOLS}
 json.dump({"tools": runtime.tools_list(tools.TOOLS), "workflows": workflows}, sys.stdout)
 """

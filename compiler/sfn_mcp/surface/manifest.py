@@ -34,11 +34,11 @@ def _source(schema: SchemaSource | None) -> dict[str, str] | None:
 
 
 def _entry(listed: Mapping[str, Any], tool: Tool | None, runs: Mapping[str, Any]) -> dict[str, Any]:
-    machine = (
+    machine: dict[str, Any] | None = (
         {
             "name": tool.machine_name,
             **{key: runs.get(key) for key in RUN_KEYS},
-            "definitionSha256": tool.definition_sha256,
+            **({"target": tool.target, "versionArn": tool.version_arn} if tool.target else {}),
         }
         if tool
         else None

@@ -37,7 +37,14 @@ TOOLS_IMPORTS: Final = {
 
 # What surface.json records of how each workflow tool runs (``stateMachine`` keys), read from the
 # Workflow constants of tools.py: check --offline compares them with the code.
-RUN_KEYS: Final = ("arn", "type", "maxWaitSeconds", "stopOnCancel")
+RUN_KEYS: Final = (
+    "arn",
+    "type",
+    "maxWaitSeconds",
+    "stopOnCancel",
+    "targetArn",
+    "definitionSha256",
+)
 
 # What a generated server needs installed (its requirements.txt), and the top-level modules that
 # it imports directly or through them: a package of one of these names would shadow it.
@@ -45,7 +52,7 @@ SERVER_REQUIREMENTS: Final = ("mcp>=2.3,<3", "pydantic>=2.14,<3", "boto3>=1.34",
 SERVER_MODULES: Final = frozenset(
     {"mcp", "mcp_types", "pydantic", "pydantic_core", "boto3", "botocore", "anyio", "uvicorn"}
     | {"starlette", "httpx", "jmespath", "s3transfer", "dateutil", "urllib3", "typing_extensions"}
-    | {"jsonschema", "referencing", "rpds", "attrs"}
+    | {"jsonschema", "referencing", "rpds", "attrs", "jwt", "cryptography"}
 )
 
 

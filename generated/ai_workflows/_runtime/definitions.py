@@ -1,14 +1,21 @@
-"""What a tool *is*: the workflow it runs, the outcome it returns, its input and result schemas.
+"""What a tool *is*: the workflow it runs, the outcome it returns, its input and result schemas,
+and the validator of its input schema (JSON Schema 2020-12, with the formats it checks).
 
-Imports pydantic (and jsonschema, when a tool's schema needs it), never mcp or boto3.
+Imports pydantic and jsonschema, never mcp or boto3.
 """
 
 from __future__ import annotations
 
-import json
+import base64
+import binascii
+import copy
+import ipaddress
+import math
 import re
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -42,6 +49,15 @@ class Workflow:
     type: WorkflowType
     max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
     stop_on_cancel: bool = False
+    # What executions start when not the machine as it is: its alias's or version's ARN, and
+    # the SHA-256 of the definition compiled (for SFN_MCP_VERIFY_TARGETS).
+    target_arn: str | None = None
+    definition_sha256: str | None = None
+
+    @property
+    def start_arn(self) -> str:
+        """The ARN StartExecution / StartSyncExecution is called with."""
+        return self.target_arn or self.arn
 
     @property
     def region(self) -> str:
@@ -101,6 +117,10 @@ class Tool(Generic[ModelT]):
     ``workflow`` is the state machine the tool runs (None for get_execution). ``run`` takes the
     validated input model and, for STANDARD workflows, the keyword ``idempotency_key``.
     ``output_model`` types a SUCCEEDED execution's output, if known.
+
+    ``schema`` is the input's JSON Schema as the source says it (a generated module's
+    ``INPUT_SCHEMA``): published as ``inputSchema`` and checked before anything runs; the model
+    then only types the arguments. Without it, the model's own schema is published and checked.
     """
 
     name: str
@@ -111,13 +131,19 @@ class Tool(Generic[ModelT]):
     run: Callable[..., Awaitable[ExecutionResult]]
     output_model: type[BaseModel] | None = None
     hints: Hints = Hints()
+    schema: Mapping[str, Any] | None = field(default=None, repr=False)
     input_schema: dict[str, Any] = field(init=False, repr=False)
     output_schema: dict[str, Any] = field(init=False, repr=False)
-    # Checks the published schema where it says more than the model (uniqueItems), else None.
+    # Validates arguments against input_schema (jsonschema's Draft 2020-12, formats checked).
     schema_validator: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        schema = self.input_model.model_json_schema(by_alias=True, schema_generator=_NoFieldTitles)
+        if self.schema is not None:
+            schema = copy.deepcopy(dict(self.schema))
+        else:
+            schema = self.input_model.model_json_schema(
+                by_alias=True, schema_generator=_NoFieldTitles
+            )
         if self.takes_idempotency_key:
             properties = schema.setdefault("properties", {})
             if IDEMPOTENCY_ARGUMENT in properties:
@@ -125,7 +151,7 @@ class Tool(Generic[ModelT]):
             properties[IDEMPOTENCY_ARGUMENT] = IDEMPOTENCY_KEY_SCHEMA
         object.__setattr__(self, "input_schema", schema)
         object.__setattr__(self, "output_schema", result_schema(self.output_model))
-        object.__setattr__(self, "schema_validator", _beyond_the_model(schema))
+        object.__setattr__(self, "schema_validator", input_validator(schema))
 
     @property
     def takes_idempotency_key(self) -> bool:
@@ -190,11 +216,168 @@ class _NoFieldTitles(GenerateJsonSchema):
         return False
 
 
-def _beyond_the_model(schema: dict[str, Any]) -> Any:
-    """A JSON Schema validator when ``schema`` has keywords pydantic does not enforce."""
-    # Built here, when the Tool is made; validation.py runs it (and imports Tool, so not there).
-    if '"uniqueItems"' not in json.dumps(schema):
-        return None
-    from jsonschema import Draft202012Validator
+# ------------------------------------------------------------------------ checking the input
 
-    return Draft202012Validator(schema)
+
+def input_validator(schema: Mapping[str, Any]) -> Any:
+    """A JSON Schema 2020-12 validator of ``schema`` that also checks the formats below."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    global _FORMATS
+    if _FORMATS is None:
+        checker = FormatChecker(formats=())
+        for name, check in FORMAT_CHECKS.items():
+            checker.checks(name)(check)
+        _FORMATS = checker
+    return Draft202012Validator(schema, format_checker=_FORMATS)
+
+
+_FORMATS: Any = None
+FLOAT32_MAX = 3.4028234663852886e38
+# \Z, not $: a trailing newline is no part of a valid value
+_BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
+_EMAIL = re.compile(r"^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)*\Z")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
+_DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})\Z")
+_TIME = re.compile(
+    r"^([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?(?:[Zz]|[+-]([0-9]{2}):([0-9]{2}))\Z"
+)
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*\Z")
+
+
+def _integer(low: int, high: int) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return True  # not a number: `type` says what is wrong
+        return (isinstance(value, int) or value.is_integer()) and low <= value <= high
+
+    return check
+
+
+def _number(limit: float) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return True
+        if isinstance(value, int):  # compared exactly: a huge int is no float
+            return abs(value) <= limit
+        return math.isfinite(value) and abs(value) <= limit
+
+    return check
+
+
+def _text(check: Callable[[str], bool]) -> Callable[[object], bool]:
+    """A format of strings: any other value passes (its `type` is checked on its own)."""
+
+    def checked(value: object) -> bool:
+        return not isinstance(value, str) or check(value)
+
+    return checked
+
+
+def _base64(text: str) -> bool:
+    if not _BASE64.match(text):
+        return False
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _date(text: str) -> bool:
+    found = _DATE.match(text)
+    if not found:
+        return False
+    year, month, day = (int(part) for part in found.groups())
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _time(text: str) -> bool:
+    """RFC 3339 full-time: a time of day with a UTC offset (a leap second's 60 included)."""
+    found = _TIME.match(text)
+    if not found:
+        return False
+    hour, minute, second = (int(part) for part in found.groups()[:3])
+    offset = [int(part) for part in found.groups()[3:] if part is not None]
+    if offset and not (offset[0] < 24 and offset[1] < 60):
+        return False
+    return hour < 24 and minute < 60 and second <= 60
+
+
+def _date_time(text: str) -> bool:
+    """RFC 3339 date-time: date, ``T``, time and offset (``Z`` or ``±hh:mm``)."""
+    date_part, separator, time_part = text.partition("T") if "T" in text else text.partition("t")
+    return bool(separator) and _date(date_part) and _time(time_part)
+
+
+def _ip(kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address]) -> Callable[[str], bool]:
+    def check(text: str) -> bool:
+        try:
+            kind(text)
+        except ValueError:
+            return False
+        return "%" not in text  # no IPv6 zone: not an address in JSON Schema's sense
+
+    return check
+
+
+def _hostname(text: str) -> bool:
+    name = text[:-1] if text.endswith(".") else text
+    return 0 < len(name) <= 253 and all(_HOST_LABEL.match(label) for label in name.split("."))
+
+
+def _regex(text: str) -> bool:
+    try:
+        re.compile(text)
+    except re.error:
+        return False
+    return True
+
+
+# The formats the server checks: OpenAPI's numeric and byte formats, and JSON Schema's common
+# string formats, with the standard library only. Any other format (password, binary …) is a
+# hint for the client, as JSON Schema says.
+FORMAT_CHECKS: dict[str, Callable[[object], bool]] = {
+    "int32": _integer(-(2**31), 2**31 - 1),
+    "int64": _integer(-(2**63), 2**63 - 1),
+    "float": _number(FLOAT32_MAX),
+    "double": _number(sys.float_info.max),
+    "byte": _text(_base64),
+    "email": _text(lambda text: bool(_EMAIL.match(text))),
+    "uuid": _text(lambda text: bool(_UUID.match(text))),
+    "date": _text(_date),
+    "time": _text(_time),
+    "date-time": _text(_date_time),
+    "ipv4": _text(_ip(ipaddress.IPv4Address)),
+    "ipv6": _text(_ip(ipaddress.IPv6Address)),
+    "hostname": _text(_hostname),
+    "uri": _text(lambda text: bool(_URI.match(text))),
+    "regex": _text(_regex),
+}
+
+
+# ------------------------------------------------------------------------ the arguments as sent
+
+_SENT = "_sfn_mcp_arguments"
+NOT_SENT: Any = object()  # what ``sent_arguments`` says of a model made in Python
+
+
+def carrying_arguments(model: ModelT, arguments: Any) -> ModelT:
+    """``model``, keeping the JSON arguments it was validated from: what the workflow gets.
+
+    Kept with pydantic's private attributes, so the model's fields and dumps are unchanged."""
+    private = dict(model.__pydantic_private__ or {})
+    private[_SENT] = arguments
+    object.__setattr__(model, "__pydantic_private__", private)
+    return model
+
+
+def sent_arguments(model: BaseModel) -> Any:
+    """The JSON arguments ``model`` was validated from by the server, or ``NOT_SENT``."""
+    private = model.__pydantic_private__ or {}
+    return private.get(_SENT, NOT_SENT)

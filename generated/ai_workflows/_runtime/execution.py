@@ -5,6 +5,7 @@ progress up to a bounded wait, stop it on cancel where configured, and read its 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -24,10 +25,12 @@ from .contract import IDEMPOTENCY_ARGUMENT, MAX_WAIT_SECONDS, STATUS_TOOL
 from .definitions import (
     EXECUTION_ARN,
     EXECUTION_NAME,
+    NOT_SENT,
     STATUSES,
     ExecutionResult,
     Workflow,
     WorkflowError,
+    sent_arguments,
 )
 
 logger = logging.getLogger("sfn_mcp.runtime")
@@ -93,9 +96,16 @@ def event_envelope(
 
 
 def workflow_input(model: BaseModel) -> Any:
-    """The JSON the workflow receives: names as the schema spells them, defaults filled in,
-    and optional fields the caller left out still absent (not null)."""
-    return model.model_dump(mode="json", by_alias=True)
+    """The JSON the workflow receives: exactly the arguments the caller sent, once they validated
+    (JSON text a client sent for an object or array decoded): every name as sent, nothing
+    filled in, masked or coerced. A field left out stays out, even one with a ``default`` in the
+    schema: the default says what the workflow assumes, and the workflow applies it.
+
+    A model made in Python rather than by the server is dumped: by alias, only the fields set."""
+    arguments = sent_arguments(model)
+    if arguments is not NOT_SENT:
+        return arguments
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -147,6 +157,7 @@ async def run_workflow(
         raise WorkflowError(
             f"input is {size} bytes; Step Functions accepts at most {MAX_INPUT_BYTES} bytes"
         )
+    await _verify_target(workflow)
     if workflow.type == "EXPRESS":
         if idempotency_key is not None:
             raise WorkflowError(
@@ -156,7 +167,7 @@ async def run_workflow(
         await _report(0, None, f"running the EXPRESS workflow {workflow.name}")
         response = await _call(
             workflow, "sync", "start_sync_execution",
-            stateMachineArn=workflow.arn, name=str(uuid.uuid4()), input=text,
+            stateMachineArn=workflow.start_arn, name=str(uuid.uuid4()), input=text,
         )  # fmt: skip
         return _result(response)
     if idempotency_key is not None and not EXECUTION_NAME.match(idempotency_key):
@@ -213,6 +224,50 @@ async def _existing(workflow: Workflow, execution_arn: str, name: str, payload: 
     return True
 
 
+VERIFY_VARIABLE = "SFN_MCP_VERIFY_TARGETS"
+VERIFY_TTL_SECONDS = 300.0
+# start ARN → (SHA-256 of the definition that runs there, when it was read)
+_VERIFIED: dict[str, tuple[str, float]] = {}
+
+
+async def _verify_target(workflow: Workflow) -> None:
+    """With SFN_MCP_VERIFY_TARGETS set, refuse to start an execution whose target (the machine,
+    its alias's version or its version) now runs another definition than the one compiled and
+    reviewed. One DescribeStateMachine (and DescribeStateMachineAlias for an alias) per target
+    every five minutes."""
+    if not os.environ.get(VERIFY_VARIABLE, "").strip() or not workflow.definition_sha256:
+        return
+    target = workflow.start_arn
+    known = _VERIFIED.get(target)
+    if known is None or time.monotonic() - known[1] > VERIFY_TTL_SECONDS:
+        version = target
+        if workflow.target_arn and not target.rsplit(":", 1)[1].isdigit():  # an alias
+            alias = await _call(
+                workflow, "control", "describe_state_machine_alias", stateMachineAliasArn=target
+            )
+            routes = alias.get("routingConfiguration") or []
+            if len(routes) != 1:
+                raise WorkflowError(
+                    f"{workflow.name}: the alias {target} routes to {len(routes)} versions, so "
+                    "what would run is not the reviewed definition; nothing was started"
+                )
+            version = str(routes[0].get("stateMachineVersionArn"))
+        described = await _call(
+            workflow, "control", "describe_state_machine", stateMachineArn=version
+        )
+        definition = described.get("definition")
+        if not isinstance(definition, str):
+            raise WorkflowError(f"DescribeStateMachine for {version} answered without a definition")
+        known = (hashlib.sha256(definition.encode()).hexdigest(), time.monotonic())
+        _VERIFIED[target] = known
+    if known[0] != workflow.definition_sha256:
+        raise WorkflowError(
+            f"{workflow.name}: {target} now runs another definition than the one this server "
+            "was generated from and reviewed, so nothing was started; regenerate the server and "
+            "review the change"
+        )
+
+
 async def _start(
     workflow: Workflow, execution_arn: str, name: str, text: str, payload: Any
 ) -> tuple[str, bool]:
@@ -221,7 +276,7 @@ async def _start(
     try:
         started = await _call(
             workflow, "control", "start_execution",
-            stateMachineArn=workflow.arn, name=name, input=text,
+            stateMachineArn=workflow.start_arn, name=name, input=text,
         )  # fmt: skip
         return str(started.get("executionArn") or execution_arn), False
     except WorkflowError as exc:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from mcp.server import Server, ServerRequestContext
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.types import (
     CallToolRequestParams,
     CallToolResult,
@@ -152,6 +154,25 @@ def tools_list(tools: tuple[Tool[Any], ...]) -> list[dict[str, Any]]:
     ]
 
 
+@dataclass
+class Scopes:
+    """OAuth scopes tools need beyond the ones every request needs (set by the transport in
+    OAuth mode): ``run``, for tools whose workflow is not read-only."""
+
+    run: str | None = None
+
+
+SCOPES = Scopes()
+
+
+def missing_scope(tool: Tool[Any]) -> str | None:
+    """The scope the caller's access token lacks for ``tool``, if any."""
+    if SCOPES.run is None or tool.workflow is None or tool.hints.read_only:
+        return None
+    token = get_access_token()
+    return None if token is not None and SCOPES.run in token.scopes else SCOPES.run
+
+
 def build_server(
     name: str, *, version: str, instructions: str, tools: tuple[Tool[Any], ...]
 ) -> Server[Any]:
@@ -172,6 +193,13 @@ def build_server(
         if tool is None:
             known = ", ".join(sorted(by_name))
             return _text_result(f"Unknown tool {params.name!r}. Tools: {known}", error=True)
+        missing = missing_scope(tool)
+        if missing:
+            return _text_result(
+                f"{tool.name}: the access token lacks the scope {missing!r}, which tools that "
+                "are not read-only need",
+                error=True,
+            )
         arguments = dict(params.arguments or {})
         options: dict[str, Any] = {}
         key = arguments.pop(IDEMPOTENCY_ARGUMENT, None) if tool.takes_idempotency_key else None

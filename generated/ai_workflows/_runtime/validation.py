@@ -1,19 +1,30 @@
-"""Checking a tool's arguments before anything runs: the input model first (with a second try
-for object or array arguments a client sent as JSON text), then the published schema where it
-says more than the model (``uniqueItems``); and the short messages that say what is wrong.
+"""Checking a tool's arguments before anything runs, and the short messages that say what is wrong.
+
+The published schema decides (``Tool.input_schema``, JSON Schema 2020-12 with formats checked),
+with a second try for object or array arguments a client sent as JSON text. Then the input model
+is made from the arguments, only to type them: what the workflow receives is the arguments
+themselves, exactly as they validated (``definitions.carrying_arguments``). Messages name the
+field, are at most ``MAX_REPORTED_ERRORS`` lines, and never repeat the value that was sent.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .definitions import Tool
+from .definitions import Tool, carrying_arguments
+
+logger = logging.getLogger("sfn_mcp.runtime")
 
 MAX_REPORTED_ERRORS = 20
+MAX_NAME = 60  # characters of a property name quoted in a message
+Path = tuple[str | int, ...]
 
 
 def _invalid(tool: Tool[Any]) -> str:
@@ -21,58 +32,287 @@ def _invalid(tool: Tool[Any]) -> str:
     return f"Invalid arguments for {tool.name}{started}:"
 
 
-def validation_message(tool: Tool[Any], exc: ValidationError) -> str:
-    errors = exc.errors(include_url=False)
+def _where(path: Iterable[str | int]) -> str:
+    parts = [str(p) if len(str(p)) <= MAX_NAME else f"{str(p)[:MAX_NAME]}…" for p in path]
+    return ".".join(parts) or "(arguments)"
+
+
+def _message(tool: Tool[Any], problems: list[tuple[Path, str]], *, extra_at_top: bool) -> str:
     lines = [_invalid(tool)]
-    for error in errors[:MAX_REPORTED_ERRORS]:
-        where = ".".join(str(part) for part in error["loc"]) or "(arguments)"
-        lines.append(f"- {where}: {error['msg']}")
-    if len(errors) > MAX_REPORTED_ERRORS:
-        lines.append(f"- … and {len(errors) - MAX_REPORTED_ERRORS} more")
-    if any(e["type"] == "extra_forbidden" and len(e["loc"]) == 1 for e in errors):
-        known = ", ".join(tool.input_schema.get("properties", {}))
+    lines += [f"- {_where(path)}: {text}" for path, text in problems[:MAX_REPORTED_ERRORS]]
+    if len(problems) > MAX_REPORTED_ERRORS:
+        lines.append(f"- … and {len(problems) - MAX_REPORTED_ERRORS} more")
+    known = ", ".join(tool.input_schema.get("properties", {}))
+    if extra_at_top and known:
         lines.append(f"Arguments this tool takes: {known}")
     return "\n".join(lines)
 
 
-def _decode_json_strings(arguments: dict[str, Any], exc: ValidationError) -> dict[str, Any]:
+def validation_message(tool: Tool[Any], exc: ValidationError) -> str:
+    """What the input model refused (tools whose schema is the model's own)."""
+    errors = exc.errors(include_url=False)
+    problems = [(tuple(error["loc"]), str(error["msg"])) for error in errors]
+    extra = any(e["type"] == "extra_forbidden" and len(e["loc"]) == 1 for e in errors)
+    return _message(tool, problems, extra_at_top=extra)
+
+
+# ------------------------------------------------------------------------ the schema's errors
+
+
+def _value(value: Any) -> str:
+    """A value from the schema (never from the arguments), short."""
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else f"{text[:80]}…"
+
+
+def _one_of(values: list[Any]) -> str:
+    shown = [_value(v) for v in values[:10]]
+    if len(values) > 10:
+        shown.append(f"… ({len(values) - 10} more)")
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+
+
+TYPE_NAMES = {
+    "string": "a valid string",
+    "integer": "a valid integer",
+    "number": "a valid number",
+    "boolean": "a valid boolean",
+    "array": "a valid list",
+    "object": "a valid object",
+    "null": "null",
+}
+SIMPLE = {
+    "minLength": "String should have at least {} character(s)",
+    "maxLength": "String should have at most {} character(s)",
+    "minimum": "Input should be greater than or equal to {}",
+    "maximum": "Input should be less than or equal to {}",
+    "exclusiveMinimum": "Input should be greater than {}",
+    "exclusiveMaximum": "Input should be less than {}",
+    "multipleOf": "Input should be a multiple of {}",
+    "minItems": "List should have at least {} item(s)",
+    "maxItems": "List should have at most {} item(s)",
+    "minProperties": "Object should have at least {} propert(ies)",
+    "maxProperties": "Object should have at most {} propert(ies)",
+    "minContains": "List should contain at least {} matching item(s)",
+    "maxContains": "List should contain at most {} matching item(s)",
+}
+
+
+def _unexpected(error: Any) -> list[str]:
+    """The names ``additionalProperties: false`` (or ``unevaluatedProperties: false``) refused."""
+    instance, schema = error.instance, error.schema
+    if not isinstance(instance, dict):
+        return []
+    if error.validator == "additionalProperties":
+        named = schema.get("properties") or {}
+        patterns = list(schema.get("patternProperties") or {})
+        return [
+            name
+            for name in instance
+            if name not in named and not any(re.search(p, name) for p in patterns)
+        ]
+    # unevaluatedProperties: jsonschema names them only in its message, each as repr(name)
+    listed = error.message.partition("(")[2]
+    return [name for name in instance if repr(name) in listed] or ["(unexpected names)"]
+
+
+def _described(error: Any) -> Iterator[tuple[Path, str]]:
+    """One line per problem: where (the field, by its wire name) and what, in pydantic's words
+    where pydantic has them; the argument's value is never repeated."""
+    path: Path = tuple(error.absolute_path)
+    kind, value = error.validator, error.validator_value
+    if kind == "required":
+        missing = [n for n in value if isinstance(error.instance, dict) and n not in error.instance]
+        for name in missing:
+            yield (*path, name), "Field required"
+    elif kind == "dependentRequired":
+        for name, needed in value.items():
+            if isinstance(error.instance, dict) and name in error.instance:
+                for other in needed:
+                    if other not in error.instance:
+                        yield (*path, other), f"Field required when {_where([name])} is given"
+    elif kind in ("additionalProperties", "unevaluatedProperties") and value is False:
+        for name in _unexpected(error):
+            yield (*path, name), "Extra inputs are not permitted"
+    elif kind == "items" and value is False:  # beyond prefixItems
+        yield path, f"List should have at most {len(error.schema.get('prefixItems') or [])} item(s)"
+    elif kind == "unevaluatedItems" and value is False:
+        yield path, "List has more items than this field allows"
+    elif kind == "type":
+        kinds = [value] if isinstance(value, str) else list(value)
+        yield path, "Input should be " + " or ".join(TYPE_NAMES.get(k, k) for k in kinds)
+    elif kind == "enum":
+        yield path, f"Input should be {_one_of(list(value))}"
+    elif kind == "const":
+        yield path, f"Input should be {_value(value)}"
+    elif kind == "pattern":
+        yield path, f"String should match pattern {_value(value)}"
+    elif kind == "format":
+        yield path, f"Input should be a valid {value} value"
+    elif kind == "uniqueItems":
+        yield path, "List should have unique items"
+    elif kind in SIMPLE:
+        yield path, SIMPLE[kind].format(_value(value))
+    elif kind in ("anyOf", "oneOf") and error.context:  # no form matched
+        yield from _closest_form(error, path)
+    elif kind == "oneOf":  # valid under several
+        yield path, "Input matches more than one of the allowed forms"
+    elif kind == "contains":
+        yield path, "List should contain at least one matching item"
+    elif kind == "not" and value == {}:  # the schema nothing matches: nothing may be here
+        yield path, "Extra inputs are not permitted"
+    elif kind == "not":
+        yield path, "Input is of a form this field does not allow"
+    elif kind == "propertyNames":
+        yield path, "A property name is not allowed here"
+    elif kind is False or error.schema is False:
+        yield path, "No value is allowed here"
+    else:
+        message = error.message
+        yield path, message if len(message) <= 120 else f"{kind}: the input does not match"
+
+
+def _fits(error: Any) -> bool:
+    """Whether the value has the type the failing schema asks for (if it asks)."""
+    from jsonschema import Draft202012Validator
+
+    kind = error.schema.get("type") if isinstance(error.schema, dict) else None
+    if kind is None:
+        return True
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    checker = Draft202012Validator.TYPE_CHECKER
+    return any(checker.is_type(error.instance, k) for k in kinds if isinstance(k, str))
+
+
+def _closest_form(error: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    """For ``anyOf`` / ``oneOf`` that no form matched: the errors of the form the value comes
+    closest to (of its type, fewest errors), or what types the forms take."""
+    forms: dict[Any, list[Any]] = {}
+    for sub in error.context:
+        forms.setdefault(sub.relative_schema_path[0], []).append(sub)
+    depth = len(error.absolute_path)
+    fitting = [  # forms of the value's type: what failed inside them is what is wrong
+        subs
+        for subs in forms.values()
+        if all(_fits(sub) for sub in subs if len(sub.absolute_path) == depth)
+    ]
+    if fitting:
+        # the form whose errors are deepest (it took the value's shape), then with fewest errors
+        closest = min(
+            fitting, key=lambda subs: (-min(len(s.absolute_path) for s in subs) + depth, len(subs))
+        )
+        for sub in closest:
+            yield from _described(sub)
+        return
+    kinds = [
+        sub.validator_value
+        for subs in forms.values()
+        for sub in subs
+        if sub.validator == "type" and sub.absolute_path == error.absolute_path
+    ]
+    names = [TYPE_NAMES.get(k, str(k)) for v in kinds for k in ([v] if isinstance(v, str) else v)]
+    if names:
+        yield path, "Input should be " + " or ".join(dict.fromkeys(names))
+    else:
+        yield path, "Input does not match any of the allowed forms"
+
+
+def _sort_key(item: tuple[Path, str]) -> tuple[Any, ...]:
+    return tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in item[0])
+
+
+def _pointer(root: Any, ref: str) -> Any:
+    """The node a local JSON pointer (``#/$defs/A``) names in ``root``, or None."""
+    node = root
+    for token in ref[1:].split("/")[1:] if ref.startswith("#/") else []:
+        token = token.replace("~1", "/").replace("~0", "~")
+        node = node.get(token) if isinstance(node, dict) else None
+    return node if ref.startswith("#") else None
+
+
+def _declared(schema: Any, root: Any, seen: frozenset[str] = frozenset()) -> set[str]:
+    """The property names ``schema`` and the schemas it applies in place declare."""
+    if not isinstance(schema, dict):
+        return set()
+    names = set(schema.get("properties") or {})
+    parts = [*(schema.get("allOf") or []), *(schema.get("anyOf") or [])]
+    parts += [*(schema.get("oneOf") or []), *(schema.get("dependentSchemas") or {}).values()]
+    parts += [schema[key] for key in ("then", "else") if key in schema]
+    for part in parts:
+        names |= _declared(part, root, seen)
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref not in seen:
+        names |= _declared(_pointer(root, ref), root, seen | {ref})
+    return names
+
+
+def _schema_problems(tool: Tool[Any], arguments: dict[str, Any]) -> list[tuple[Path, str]]:
+    try:
+        errors = list(tool.schema_validator.iter_errors(arguments))
+    except RecursionError:
+        return [((), "the arguments are nested too deeply to check")]
+    problems: list[tuple[Path, str]] = []
+    unevaluated: list[tuple[Path, str, set[str]]] = []
+    for error in errors:
+        for line in _described(error):
+            if error.validator == "unevaluatedProperties":
+                unevaluated.append((*line, _declared(error.schema, tool.input_schema)))
+            else:
+                problems.append(line)
+    for path, text, declared in unevaluated:
+        # A name a failing part declares is "unevaluated" only because that part failed: its
+        # error says what is wrong. Other names are extra, and so is any name with no other error.
+        inside = any(p[: len(path) - 1] == path[:-1] for p, _ in problems)
+        if not (inside and path[-1] in declared):
+            problems.append((path, text))
+    if errors and not problems:
+        problems.append(((), "The arguments do not match the tool's schema"))
+    return sorted(dict.fromkeys(problems), key=_sort_key)
+
+
+def _decode_json_strings(arguments: dict[str, Any], failed: set[str]) -> dict[str, Any]:
     """Some clients send object or array arguments as JSON text. For the top-level arguments that
     failed validation only, decode string values that look like a JSON object or array."""
-    failed = {error["loc"][0] for error in exc.errors() if error["loc"]}
     decoded = dict(arguments)
     for key in failed:
-        value = arguments.get(str(key))
+        value = arguments.get(key)
         if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
-            with contextlib.suppress(ValueError):
-                decoded[str(key)] = json.loads(value)
+            with contextlib.suppress(ValueError, RecursionError):
+                decoded[key] = json.loads(value)
     return decoded
 
 
 def _validate(tool: Tool[Any], arguments: dict[str, Any]) -> BaseModel | str:
-    """The input model, or the message that says which arguments are wrong. The model checks
-    first; then the published schema, for what pydantic does not enforce (``uniqueItems``)."""
+    """The input model carrying the arguments as they validated, or the message that says which
+    arguments are wrong."""
+    problems = _schema_problems(tool, arguments)
+    if problems:
+        failed = {str(path[0]) for path, _ in problems if path}
+        decoded = _decode_json_strings(arguments, failed)
+        if decoded != arguments:  # report against what the decoding made of the arguments
+            problems = _schema_problems(tool, decoded)
+            arguments = decoded
+    if problems:
+        extra = any(len(p) == 1 and text.startswith("Extra inputs") for p, text in problems)
+        return _message(tool, problems, extra_at_top=extra)
     model: type[BaseModel] = tool.input_model
     try:
         validated = model.model_validate(arguments)
     except ValidationError as exc:
-        decoded = _decode_json_strings(arguments, exc)
+        if tool.schema is None:  # the model is the contract: what it refuses is wrong
+            return validation_message(tool, exc)
+        # The schema is the contract and the arguments meet it; the generated model is only
+        # their Python type, and must not refuse them. The workflow gets them as sent.
+        logger.warning(
+            "%s: the arguments match the published schema but not the model %s (%d error(s), "
+            "first at %s); they are passed on as sent",
+            tool.name,
+            model.__name__,
+            exc.error_count(),
+            _where(exc.errors()[0]["loc"]) if exc.error_count() else "-",
+        )
         try:
-            validated = model.model_validate(decoded)
-        except ValidationError as retry:
-            # report against what the decoding made of the arguments, if it changed anything
-            return validation_message(tool, retry if decoded != arguments else exc)
-        arguments = decoded
-    problems = _schema_problems(tool, arguments)
-    if problems:
-        return "\n".join([_invalid(tool), *problems[:MAX_REPORTED_ERRORS]])
-    return validated
-
-
-def _schema_problems(tool: Tool[Any], arguments: dict[str, Any]) -> list[str]:
-    validator = tool.schema_validator
-    if validator is None:
-        return []
-    return [
-        f"- {'.'.join(str(p) for p in error.absolute_path) or '(arguments)'}: {error.message}"
-        for error in sorted(validator.iter_errors(arguments), key=lambda e: str(list(e.path)))
-    ]
+            validated = model.model_construct(**arguments)
+        except Exception:  # a name model_construct takes itself; the model is only a carrier
+            validated = model.model_construct()
+    return carrying_arguments(validated, arguments)

@@ -29,7 +29,6 @@ class DailyEtlRequest(BaseModel):
         list[Literal["orders", "customers", "inventory"]],
         Field(
             description="Source tables to process; each one is transformed in parallel.",
-            json_schema_extra={"uniqueItems": True},
             min_length=1,
         ),
     ]
@@ -40,3 +39,34 @@ class DailyEtlRequest(BaseModel):
             description="When true, read and aggregate the extracts but write nothing to the curated bucket.",
         ),
     ] = False
+
+
+# The tool's inputSchema, published as it is and checked before any AWS call: the
+# source schema as self-contained JSON Schema 2020-12 (characters beyond ASCII escaped).
+INPUT_SCHEMA: dict[str, object] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "additionalProperties": False,
+    "description": "Run the daily ETL for one date: turn the raw CSV extracts of the chosen tables into curated JSON.",
+    "properties": {
+        "runDate": {
+            "description": "Business date to process, as YYYY-MM-DD, e.g. 2026-11-20.",
+            "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+            "type": "string",
+        },
+        "tables": {
+            "description": "Source tables to process; each one is transformed in parallel.",
+            "items": {"enum": ["orders", "customers", "inventory"], "type": "string"},
+            "minItems": 1,
+            "type": "array",
+            "uniqueItems": True,
+        },
+        "dryRun": {
+            "default": False,
+            "description": "When true, read and aggregate the extracts but write nothing to the curated bucket.",
+            "type": "boolean",
+        },
+    },
+    "required": ["runDate", "tables"],
+    "title": "DailyEtlRequest",
+    "type": "object",
+}

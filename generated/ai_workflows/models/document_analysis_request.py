@@ -34,10 +34,7 @@ class DocumentAnalysisRequest(BaseModel):
     ]
     analyses: Annotated[
         list[Literal["wordCount", "keywords", "sentiment", "readingTime"]],
-        Field(
-            description="Analyses to run; all of them when omitted.",
-            json_schema_extra={"uniqueItems": True},
-        ),
+        Field(description="Analyses to run; all of them when omitted."),
     ] = ["wordCount", "keywords", "sentiment", "readingTime"]
     max_keywords: Annotated[
         int,
@@ -48,3 +45,45 @@ class DocumentAnalysisRequest(BaseModel):
             le=20,
         ),
     ] = 5
+
+
+# The tool's inputSchema, published as it is and checked before any AWS call: the
+# source schema as self-contained JSON Schema 2020-12 (characters beyond ASCII escaped).
+INPUT_SCHEMA: dict[str, object] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "additionalProperties": False,
+    "description": "Analyse one UTF-8 text document stored in S3.",
+    "properties": {
+        "bucket": {
+            "description": "S3 bucket that holds the document, e.g. ai-workflows-documents.",
+            "maxLength": 63,
+            "minLength": 3,
+            "type": "string",
+        },
+        "key": {
+            "description": "Object key of the document, e.g. docs/product-launch-memo.txt.",
+            "minLength": 1,
+            "type": "string",
+        },
+        "analyses": {
+            "default": ["wordCount", "keywords", "sentiment", "readingTime"],
+            "description": "Analyses to run; all of them when omitted.",
+            "items": {
+                "enum": ["wordCount", "keywords", "sentiment", "readingTime"],
+                "type": "string",
+            },
+            "type": "array",
+            "uniqueItems": True,
+        },
+        "maxKeywords": {
+            "default": 5,
+            "description": "How many keywords to return, most frequent first.",
+            "maximum": 20,
+            "minimum": 1,
+            "type": "integer",
+        },
+    },
+    "required": ["bucket", "key"],
+    "title": "DocumentAnalysisRequest",
+    "type": "object",
+}

@@ -6,7 +6,23 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import MISSING, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field
+
+
+class Address(BaseModel):
+    """
+    Where the parcel goes.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    street: Annotated[str, Field(description="Street and house number.")]
+    city: Annotated[str, Field(description="City or town.")]
+    postal_code: Annotated[str, Field(alias="postalCode", description="Postal or ZIP code.")]
+    country: Annotated[
+        str, Field(description="ISO 3166-1 alpha-2 country code, e.g. US.", pattern="^[A-Z]{2}$")
+    ]
 
 
 class Customer(BaseModel):
@@ -53,22 +69,6 @@ class Item(BaseModel):
     ]
 
 
-class Address(BaseModel):
-    """
-    Where the parcel goes.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    street: Annotated[str, Field(description="Street and house number.")]
-    city: Annotated[str, Field(description="City or town.")]
-    postal_code: Annotated[str, Field(alias="postalCode", description="Postal or ZIP code.")]
-    country: Annotated[
-        str, Field(description="ISO 3166-1 alpha-2 country code, e.g. US.", pattern="^[A-Z]{2}$")
-    ]
-
-
 class OrderPlaced(BaseModel):
     """
     A customer placed an order in the web shop.
@@ -102,16 +102,101 @@ class OrderPlaced(BaseModel):
     ] = MISSING
 
 
-class AWSEvent(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    detail: OrderPlaced
-    account: str
-    detail_type: Annotated[str, Field(alias="detail-type")]
-    id: str
-    region: str
-    resources: list[str]
-    source: str
-    time: AwareDatetime
-    version: str
+# The tool's inputSchema, published as it is and checked before any AWS call: the
+# source schema as self-contained JSON Schema 2020-12 (characters beyond ASCII escaped).
+INPUT_SCHEMA: dict[str, object] = {
+    "$defs": {
+        "Address": {
+            "additionalProperties": False,
+            "description": "Where the parcel goes.",
+            "properties": {
+                "street": {"description": "Street and house number.", "type": "string"},
+                "city": {"description": "City or town.", "type": "string"},
+                "postalCode": {"description": "Postal or ZIP code.", "type": "string"},
+                "country": {
+                    "description": "ISO 3166-1 alpha-2 country code, e.g. US.",
+                    "pattern": "^[A-Z]{2}$",
+                    "type": "string",
+                },
+            },
+            "required": ["street", "city", "postalCode", "country"],
+            "type": "object",
+        },
+        "Customer": {
+            "additionalProperties": False,
+            "description": "The customer who placed the order.",
+            "properties": {
+                "customerId": {
+                    "description": "Customer account id, e.g. CUST-77.",
+                    "type": "string",
+                },
+                "email": {
+                    "description": "Address that receives the order confirmation.",
+                    "format": "email",
+                    "type": "string",
+                },
+                "tier": {
+                    "description": "Loyalty tier; gold gets 5% off, platinum 10%.",
+                    "enum": ["standard", "gold", "platinum"],
+                    "type": "string",
+                },
+            },
+            "required": ["customerId", "email", "tier"],
+            "type": "object",
+        },
+        "Item": {
+            "additionalProperties": False,
+            "description": "One order line.",
+            "properties": {
+                "sku": {
+                    "description": "Stock keeping unit, e.g. KB-1001. SKUs starting with OOS- are out of stock in the demo.",
+                    "pattern": "^[A-Z]{2,5}-[0-9]{3,6}$",
+                    "type": "string",
+                },
+                "quantity": {
+                    "description": "Units ordered, 1 to 100.",
+                    "maximum": 100,
+                    "minimum": 1,
+                    "type": "integer",
+                },
+                "unitPrice": {
+                    "description": "Price of one unit in the order currency, before tax.",
+                    "minimum": 0,
+                    "type": "number",
+                },
+            },
+            "required": ["sku", "quantity", "unitPrice"],
+            "type": "object",
+        },
+    },
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "additionalProperties": False,
+    "description": "A customer placed an order in the web shop.",
+    "properties": {
+        "orderId": {
+            "description": "Shop order number, e.g. ORD-10042.",
+            "pattern": "^ORD-[0-9]{4,10}$",
+            "type": "string",
+        },
+        "customer": {"$ref": "#/$defs/Customer"},
+        "items": {
+            "description": "Order lines; at least one.",
+            "items": {"$ref": "#/$defs/Item"},
+            "minItems": 1,
+            "type": "array",
+        },
+        "currency": {
+            "description": "ISO 4217 currency of every price in the order.",
+            "enum": ["USD", "EUR", "GBP"],
+            "type": "string",
+        },
+        "shippingAddress": {"$ref": "#/$defs/Address"},
+        "giftMessage": {
+            "description": "Optional message printed on the packing slip.",
+            "maxLength": 200,
+            "type": "string",
+        },
+    },
+    "required": ["orderId", "customer", "items", "currency"],
+    "type": "object",
+}
