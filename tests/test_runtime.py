@@ -7,6 +7,7 @@ record every request, so the tests can count exactly what the runtime sent (retr
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib
 import json
 import os
@@ -916,3 +917,69 @@ print(json.dumps([(t["name"], t["annotations"]["readOnlyHint"]) for t in listed]
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [["quick", True], ["get_execution", True]]
+
+
+# --------------------------------------------------------------------------- targets
+
+
+REVIEWED = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}'
+TARGETED = Workflow(
+    "paid",
+    ARN + "paid",
+    "EXPRESS",
+    target_arn=ARN + "paid:prod",
+    definition_sha256=hashlib.sha256(REVIEWED.encode()).hexdigest(),
+)
+
+
+def _target_routes(sfn: FakeSfn, definition: str) -> None:
+    version = {"stateMachineVersionArn": ARN + "paid:3", "weight": 100}
+    sfn.routes["DescribeStateMachineAlias"] = lambda _: (200, {"routingConfiguration": [version]})
+    sfn.routes["DescribeStateMachine"] = lambda _: (200, {"definition": definition})
+    sfn.routes["StartSyncExecution"] = lambda _: (200, {"status": "SUCCEEDED", "output": "{}",
+                                                        "executionArn": ARN + "x"})  # fmt: skip
+
+
+@pytest.mark.anyio
+async def test_executions_start_the_target_not_the_machine(
+    sfn: FakeSfn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(execution.VERIFY_VARIABLE, raising=False)
+    _target_routes(sfn, REVIEWED)
+    await run_workflow(TARGETED, {"a": 1})
+    (start,) = [body for action, body, _ in sfn.requests if action == "StartSyncExecution"]
+    assert start["stateMachineArn"] == ARN + "paid:prod"
+    assert sfn.actions() == ["StartSyncExecution"]  # verification is opt-in
+
+
+@pytest.mark.anyio
+async def test_a_target_that_moved_is_refused_before_anything_starts(
+    sfn: FakeSfn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(execution.VERIFY_VARIABLE, "1")
+    monkeypatch.setattr(execution, "_VERIFIED", {})
+    _target_routes(sfn, REVIEWED.replace('"P"', '"Q"'))
+    with pytest.raises(definitions.WorkflowError, match="another definition than the one"):
+        await run_workflow(TARGETED, {"a": 1})
+    assert "StartSyncExecution" not in sfn.actions()
+    assert sfn.actions() == ["DescribeStateMachineAlias", "DescribeStateMachine"]
+    described = [body for action, body, _ in sfn.requests if action == "DescribeStateMachine"]
+    assert described == [{"stateMachineArn": ARN + "paid:3"}]  # the alias's version
+
+
+@pytest.mark.anyio
+async def test_the_reviewed_target_runs_and_is_described_once(
+    sfn: FakeSfn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(execution.VERIFY_VARIABLE, "1")
+    monkeypatch.setattr(execution, "_VERIFIED", {})
+    _target_routes(sfn, REVIEWED)
+    for _ in range(3):
+        await run_workflow(TARGETED, {"a": 1})
+    assert sfn.actions().count("DescribeStateMachine") == 1
+    assert sfn.actions().count("StartSyncExecution") == 3
+
+
+def test_an_idempotency_key_with_a_trailing_newline_is_refused() -> None:
+    assert definitions.EXECUTION_NAME.fullmatch("key-1")
+    assert not definitions.EXECUTION_NAME.fullmatch("key-1\n")

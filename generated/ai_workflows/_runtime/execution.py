@@ -170,7 +170,7 @@ async def run_workflow(
             stateMachineArn=workflow.start_arn, name=str(uuid.uuid4()), input=text,
         )  # fmt: skip
         return _result(response)
-    if idempotency_key is not None and not EXECUTION_NAME.match(idempotency_key):
+    if idempotency_key is not None and not EXECUTION_NAME.fullmatch(idempotency_key):
         raise WorkflowError(
             f"{IDEMPOTENCY_ARGUMENT} {idempotency_key!r} is not usable as an execution name: "
             "use 1 to 80 letters, digits, - and _"

@@ -204,7 +204,7 @@ def build_server(
         options: dict[str, Any] = {}
         key = arguments.pop(IDEMPOTENCY_ARGUMENT, None) if tool.takes_idempotency_key else None
         if key is not None:
-            if not (isinstance(key, str) and EXECUTION_NAME.match(key)):
+            if not (isinstance(key, str) and EXECUTION_NAME.fullmatch(key)):
                 return _text_result(
                     f"{_invalid(tool)}\n"
                     f"- {IDEMPOTENCY_ARGUMENT}: must be 1 to 80 letters, digits, - and _",
