@@ -6,8 +6,8 @@ sfn-mcp), deployed into the local AWS and compiled with ``sfn-mcp generate`` as 
 
 The fixture is data in ``tests/messy_account/`` (see its ``helpers.py``); ``expected.json`` says
 for every machine which tool it becomes or which error it is, typed or not and why, and what
-each warning says. Known compiler defects are marked ``xfail(strict=True)`` one case at a time,
-with the expectation written the way it should be.
+each warning says. A compiler defect found here is marked ``xfail(strict=True)`` on its one case
+until it is fixed, with the expectation written the way it should be (none is open now).
 """
 
 from __future__ import annotations
@@ -68,46 +68,26 @@ EXPECTED_RECORDS_ONLY: dict[str, dict[str, str]] = json.loads(
 )["records_only"]
 SCHEMA_CHECKED = [n for n, e in TOOLS.items() if "accepts" in e.extra or "rejects" in e.extra]
 
-# --- known compiler defects, one xfail per case (see the report) ---------------------------
+# --- regressions of defects this fixture found (each fixed; the tests below keep them so) ---
 
-# With output-schema-tag-key configured, the near-miss check of one schema tag key takes the
-# other configured key for a misspelling: every machine tagged only input-schema-arn gets
-# "has no tag 'output-schema-arn' but a tag 'input-schema-arn' ...: did you mean ...?", and
-# the reverse for output-only machines; --strict then fails every such project.
+# The near-miss check of one configured schema tag key once took the other configured key for a
+# misspelling ("has no tag 'output-schema-arn' but a tag 'input-schema-arn' ...").
 OTHER_SCHEMA_KEY_TAKEN_FOR_A_TYPO = re.compile(
     r"has no tag 'output-schema-arn' but a tag 'input-schema-ar[nm]'"
     r"|has no tag 'input-schema-arn' but a tag 'output-schema-arn'"
 )
-DEFECT_OTHER_KEY = (
-    "the near-miss check for one configured schema tag key flags the other configured key "
-    "(input-schema-arn) as a misspelling of output-schema-arn"
-)
-# datamodel-code-generator renames a root class that would shadow pydantic's Field to
-# FieldModel; the models stage looks only for 'Field' and drops the schema.
+# A schema titled 'Field' (renamed FieldModel by the generator) was once left untyped.
 FIELD_CLASS = re.compile(r"generated module has no class 'Field' \(found FieldModel\)")
-DEFECT_FIELD = (
-    "a schema titled 'Field' is left untyped: 'generated module has no class 'Field' "
-    "(found FieldModel)'"
-)
-DEFECT_REASON = (
-    "a machine whose schema tag is there but unusable (not a schema ARN, schema deleted, "
-    "foreign format) is listed as 'free-form input (no schema tag)' and described as 'no input "
-    "schema is registered for this workflow'"
-)
-DEFECT_ACCOUNT = (
-    "the account in a schema ARN is ignored: an ARN naming account 111111111111 silently types "
-    "the tool with account 000000000000's schema of the same registry and name"
-)
-KNOWN_DEFECT_WARNINGS = (FIELD_CLASS,)
+KNOWN_DEFECT_WARNINGS: tuple[re.Pattern[str], ...] = ()
 
 
 def xfail(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-INPUT_DEFECTS = {"messy-field-title": DEFECT_FIELD}
+INPUT_DEFECTS: dict[str, str] = {}
 WARNING_DEFECTS: dict[str, str] = {}
-CHECK_DEFECTS = {"messy-field-title": DEFECT_FIELD}
+CHECK_DEFECTS: dict[str, str] = {}
 
 
 def cases(defects: dict[str, str], names: Iterable[str] | None = None) -> list[Any]:
@@ -403,7 +383,6 @@ def test_the_other_schema_tag_key_is_no_misspelling(generated: Run) -> None:
     assert bogus == []
 
 
-@xfail(DEFECT_FIELD)
 def test_a_schema_titled_field_is_typed(generated: Run) -> None:
     assert not [w for w in generated.warnings() if FIELD_CLASS.search(w)]
 
