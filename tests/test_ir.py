@@ -238,10 +238,20 @@ def test_annotations_come_from_config_over_tags_over_defaults() -> None:
     package, _ = build_ir(settings, machines)
     tools = {t.name: t for t in package.tools}
     assert tools["report"].title == "Sales report"
-    assert tools["report"].hints == ir.Hints(read_only=True, destructive=False)
+    # tags first; what they leave open, the (trivial) definition decides: no service is called
+    assert tools["report"].hints == ir.Hints(read_only=True, destructive=False, open_world=False)
     assert tools["refund"].title == "Refund an order"
-    assert tools["refund"].hints == ir.Hints(destructive=True, idempotent=True)
-    assert tools["plain"].hints == ir.Hints()  # cautious defaults
+    assert tools["refund"].hints == ir.Hints(
+        read_only=True, destructive=True, idempotent=True, open_world=False
+    )
+    # nothing said: the definition decides (no task calls a service), idempotent stays cautious
+    assert tools["plain"].hints == ir.Hints(read_only=True, destructive=False, open_world=False)
+    assert [r.split(":")[0] for r in tools["plain"].hint_reasons] == [
+        "readOnlyHint=true",
+        "destructiveHint=false",
+        "openWorldHint=false",
+    ]
+    assert tools["refund"].hint_reasons[0].startswith("readOnlyHint=")  # only what tags left
     assert tools["plain"].title == "Plain"
 
 

@@ -188,10 +188,10 @@ async def call(url: str, token: str, tool: str) -> str:
 async def test_a_tool_that_is_not_read_only_needs_the_run_scope(
     served: str, issuer: Issuer
 ) -> None:
-    without = await call(served, issuer.token(audience=served), "support_triage")
+    without = await call(served, issuer.token(audience=served), "daily_etl")
     assert "lacks the scope 'workflows:run'" in without
     with anyio.fail_after(60):
         allowed = await call(
-            served, issuer.token(audience=served, scope="workflows:run"), "support_triage"
+            served, issuer.token(audience=served, scope="workflows:run"), "daily_etl"
         )
     assert "scope" not in allowed  # it got as far as AWS (unreachable here)

@@ -1,6 +1,6 @@
 """The whole compile in memory, in stage order; writing the result is the caller's last step.
 
-    settings → read (select, pull) → models → IR → render → surface → write
+    settings → read (select, pull) → infer → models → IR → render → surface → write
 
 Each stage lives in the folder of its name and imports only from stages before it.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import botocore.exceptions
 
-from sfn_mcp import ir, models, read, render, surface
+from sfn_mcp import infer, ir, models, read, render, surface
 from sfn_mcp.diagnostics import (
     CompileError,
     Counter,
@@ -104,6 +104,7 @@ def compile_records(
 ) -> Compiled:
     """The stages after read, from its records: no AWS involved."""
     diagnostics = diagnostics if diagnostics is not None else Diagnostics()
+    machines = infer.apply_inference(settings, machines, diagnostics)
     generated = models.generate_models(machines, diagnostics)
     previous = surface.previous_names(settings.output / settings.name / surface.MANIFEST)
     package = ir.build(settings, machines, generated, diagnostics, previous=previous)

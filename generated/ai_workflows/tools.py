@@ -10,7 +10,7 @@ from typing import Any
 
 from . import models
 from ._runtime.contract import Hints
-from ._runtime.definitions import ExecutionResult, FreeFormInput, Tool, Workflow
+from ._runtime.definitions import ExecutionResult, Tool, Workflow
 from ._runtime.execution import event_envelope, run_workflow, workflow_input
 
 DAILY_ETL_WORKFLOW = Workflow(
@@ -83,7 +83,7 @@ SUPPORT_TRIAGE_WORKFLOW = Workflow(
 
 
 async def support_triage(
-    arguments: FreeFormInput, *, idempotency_key: str | None = None
+    arguments: models.support_triage_input.SupportTriageInput, *, idempotency_key: str | None = None
 ) -> ExecutionResult:
     """Run the STANDARD workflow behind the tool ``support_triage``; the same idempotency key
     with the same arguments returns the execution the first call started."""
@@ -118,6 +118,11 @@ TOOLS: tuple[Tool[Any], ...] = (
         input_model=models.daily_etl_request.DailyEtlRequest,
         schema=models.daily_etl_request.INPUT_SCHEMA,
         run=daily_etl,
+        # readOnlyHint=false: state `TransformTable` invokes a Lambda function, unknown code;
+        #   1 more task is not read-only either
+        # destructiveHint=true: state `TransformTable` invokes a Lambda function, unknown
+        #   code; 1 more task may change data too
+        # openWorldHint=true: state `TransformTable` invokes a Lambda function, unknown code
         hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),
     ),
     Tool(
@@ -141,6 +146,7 @@ TOOLS: tuple[Tool[Any], ...] = (
         schema=models.document_analysis_request.INPUT_SCHEMA,
         run=document_analysis,
         output_model=models.document_analysis_result.DocumentAnalysisResult,
+        # openWorldHint=true: state `AnalyzeDocument` invokes a Lambda function, unknown code
         hints=Hints(read_only=True, destructive=False, idempotent=False, open_world=True),
     ),
     Tool(
@@ -170,6 +176,11 @@ TOOLS: tuple[Tool[Any], ...] = (
         input_model=models.order_placed.OrderPlaced,
         schema=models.order_placed.INPUT_SCHEMA,
         run=order_processing,
+        # readOnlyHint=false: state `PriceOrder` invokes a Lambda function, unknown code; 3
+        #   more tasks are not read-only either
+        # destructiveHint=true: state `PriceOrder` invokes a Lambda function, unknown code; 3
+        #   more tasks may change data too
+        # openWorldHint=true: state `PriceOrder` invokes a Lambda function, unknown code
         hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),
     ),
     Tool(
@@ -181,8 +192,8 @@ TOOLS: tuple[Tool[Any], ...] = (
             "the customer's tier, and returns the routing with the SLA in "
             "hours. Free-form input: {subject, body, customerTier}.\n"
             "\n"
-            "Input: any JSON object (no input schema is registered for this "
-            "workflow).\n"
+            "Input: Inferred from the state machine's definition: the fields "
+            "below are the ones its states read; other fields are allowed.\n"
             "\n"
             "Starts the STANDARD workflow ai-workflows-support-triage and "
             "waits for its result (up to 50 s as generated); a longer run "
@@ -192,8 +203,13 @@ TOOLS: tuple[Tool[Any], ...] = (
             "Cancelling the call leaves the execution running in AWS."
         ),
         workflow=SUPPORT_TRIAGE_WORKFLOW,
-        input_model=FreeFormInput,
+        input_model=models.support_triage_input.SupportTriageInput,
+        schema=models.support_triage_input.INPUT_SCHEMA,
         run=support_triage,
-        hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),
+        # readOnlyHint=true: no state calls a service: the workflow only reshapes its input
+        # destructiveHint=false: no state calls a service: the workflow only reshapes its
+        #   input
+        # openWorldHint=false: no state calls a service: the workflow only reshapes its input
+        hints=Hints(read_only=True, destructive=False, idempotent=False, open_world=False),
     ),
 )

@@ -12,6 +12,7 @@ import click
 
 from sfn_mcp.diagnostics import CompileError, Diagnostic
 from sfn_mcp.ir import Tool
+from sfn_mcp.read.records import INFERRED
 
 
 def progress(message: str) -> None:
@@ -55,8 +56,11 @@ def summary(tools: Iterable[Tool], items: Iterable[Diagnostic]) -> str:
     untyped = sum(reasons.values())
     why = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
     warnings = sum(1 for d in items if d.level == "warning")
+    inferred = sum(1 for t in listed if t.schema is not None and t.schema.ref.registry == INFERRED)
     return (
-        f"{len(listed)} tool(s): {len(listed) - untyped} typed, {untyped} untyped"
+        f"{len(listed)} tool(s): {len(listed) - untyped} typed"
+        + (f" ({inferred} inferred from their definitions)" if inferred else "")
+        + f", {untyped} untyped"
         + (f" ({why})" if why else "")
         + f"; {warnings} warning(s)"
     )

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from sfn_mcp import __version__
 from sfn_mcp.diagnostics import CompileError, Diagnostics
+from sfn_mcp.infer import infer_hints
 from sfn_mcp.ir.names import tool_names
 from sfn_mcp.ir.tags import HINT_TAGS, Tagged, read_tags
 from sfn_mcp.ir.types import Hints, Mode, ModelModule, Package, Tool, ToolInput, ToolOutput
@@ -164,8 +165,15 @@ def _title(machine: MachineSource, name: str, prefix: str) -> str:
     return title(name, machine.comment)
 
 
-def _hints(tagged: Tagged, override: WorkflowSettings) -> Hints:
-    """Configuration over tags over the defaults; a read-only workflow is not destructive."""
+INFERRED_HINTS = {"read_only": "readOnlyHint", "destructive": "destructiveHint",
+                  "open_world": "openWorldHint"}  # fmt: skip
+
+
+def _hints(
+    machine: MachineSource, tagged: Tagged, override: WorkflowSettings
+) -> tuple[Hints, tuple[str, ...]]:
+    """Configuration over tags over what the definition shows over the defaults (a read-only
+    workflow is not destructive); with the reason for each hint the definition decided."""
     chosen: dict[str, bool] = {}
     for field in HINT_TAGS:
         configured = getattr(override, field)
@@ -173,8 +181,15 @@ def _hints(tagged: Tagged, override: WorkflowSettings) -> Hints:
         if value is not None:
             chosen[field] = value
     if chosen.get("read_only") and "destructive" not in chosen:
-        chosen["destructive"] = False
-    return Hints(**chosen)
+        chosen["destructive"] = False  # said read-only: the definition is not asked
+    inferred = infer_hints(machine.definition, machine.arn)
+    reasons = []
+    for field, name in INFERRED_HINTS.items():
+        if field not in chosen:
+            hint = getattr(inferred, field)
+            chosen[field] = hint.value
+            reasons.append(f"{name}={str(hint.value).lower()}: {hint.reason}")
+    return Hints(**chosen), tuple(reasons)
 
 
 def _check_overrides(
@@ -267,6 +282,7 @@ def build(
         function = functions[name]
         stop_on_cancel = bool(override.stop_on_cancel)
         tag = tagged[machine.name]
+        hints, hint_reasons = _hints(machine, tag, override)
         tools.append(
             Tool(
                 name=name,
@@ -289,7 +305,8 @@ def build(
                 schema=machine.schema if model else None,
                 output=ToolOutput(output[0].root_class, output[1]) if output else None,
                 output_schema=machine.output_schema if output else None,
-                hints=_hints(tag, override),
+                hints=hints,
+                hint_reasons=hint_reasons,
                 stop_on_cancel=stop_on_cancel,
                 definition_sha256=hashlib.sha256(machine.definition.encode()).hexdigest(),
                 target=machine.target,

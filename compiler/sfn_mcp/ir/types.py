@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sfn_mcp.read.records import SchemaSource
+from sfn_mcp.read.records import INFERRED, SchemaSource
 from sfn_mcp_runtime.contract import Hints
 
 Mode = Literal["envelope", "detail", "plain", "free-form"]
@@ -70,6 +70,7 @@ class Tool:
     hints: Hints
     stop_on_cancel: bool
     definition_sha256: str
+    hint_reasons: tuple[str, ...] = ()  # the hints the definition decided, and why
     target: str = ""  # "" (the machine as it is), "alias:NAME" or "version:N"
     target_arn: str = ""  # the alias's or version's ARN, which executions start
     version_arn: str = ""  # the version whose definition was compiled
@@ -84,6 +85,8 @@ class Tool:
         """One line on where the input comes from, for the CLI report and the README."""
         if self.schema is None:
             summary = f"free-form input ({self.input.untyped_reason or 'no schema'})"
+        elif self.schema.ref.registry == INFERRED:
+            summary = f"{self.input.model_class} inferred from the definition"
         else:
             summary = (
                 f"{self.input.model_class} from {self.schema.ref.registry}/{self.schema.ref.name} "

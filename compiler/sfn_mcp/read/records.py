@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 Role = Literal["input", "output"]
+# The registry name of a schema sfn-mcp inferred from a definition (and its ARN's scheme).
+INFERRED = "inferred"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ so the output is what a careful person would have written, and byte-stable.
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -15,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sfn_mcp.diagnostics import CompileError
 from sfn_mcp.ir import Package, Tool
 from sfn_mcp.render.format import format_python
+from sfn_mcp.text import readable
 from sfn_mcp_runtime.contract import RUNTIME_PACKAGE, SERVER_REQUIREMENTS, TOOLS_IMPORTS
 
 CHUNK = 64  # characters of text per line of a long string literal
@@ -93,6 +95,16 @@ def payload_expression(tool: Tool) -> str:
     return "workflow_input(arguments)"
 
 
+def comment_lines(texts: list[str] | tuple[str, ...], width: int = 84) -> list[str]:
+    """Texts as the lines of a ``#`` comment (wrapped, continuation lines indented): nothing
+    can end a line early or hide in it."""
+    lines = []
+    for text in texts:
+        safe = readable(text).replace("\n", "\\n").replace("\r", "\\r")
+        lines += textwrap.wrap(safe, width, subsequent_indent="  ", break_on_hyphens=False)
+    return lines
+
+
 def hints_expression(tool: Tool) -> str:
     """The tool's annotations, every one spelt out, so a review sees each of them change."""
     h = tool.hints
@@ -132,6 +144,7 @@ def _environment() -> Environment:
     env.filters["pystr"] = py_string
     env.filters["payload"] = payload_expression
     env.filters["hints"] = hints_expression
+    env.filters["comment_lines"] = comment_lines
     env.filters["hints_summary"] = hints_summary
     env.filters["fence"] = fence
     return env

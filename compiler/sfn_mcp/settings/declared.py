@@ -281,6 +281,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("open-world", SWITCH, "MCP annotation openWorldHint", scope="workflow", example="true"),
     Setting(
+        "input",
+        _choice("schema", "inferred", "free-form"),
+        "where the input schema comes from (default: the registry's, else inferred)",
+        scope="workflow",
+        example='"inferred"',
+    ),
+    Setting(
         "target",
         TARGET,
         "this workflow's target, over the package's",

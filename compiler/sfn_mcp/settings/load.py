@@ -53,6 +53,7 @@ class WorkflowSettings:
     open_world: bool | None = None
     stop_on_cancel: bool | None = None
     target: str | None = None
+    input: Literal["schema", "inferred", "free-form"] | None = None
 
 
 @dataclass(frozen=True)

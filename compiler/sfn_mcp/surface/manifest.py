@@ -19,7 +19,7 @@ from typing import Any
 
 from sfn_mcp.diagnostics import CompileError
 from sfn_mcp.ir import Package, Tool
-from sfn_mcp.read.records import SchemaSource
+from sfn_mcp.read.records import INFERRED, SchemaSource
 from sfn_mcp.surface.listing import PackageImportError, served_listing
 from sfn_mcp.text import readable_json
 from sfn_mcp_runtime.contract import RUN_KEYS
@@ -30,7 +30,12 @@ LISTED_KEYS = ("title", "description", "annotations", "inputSchema", "outputSche
 
 
 def _source(schema: SchemaSource | None) -> dict[str, str] | None:
-    return {"arn": schema.ref.arn, "version": schema.version} if schema else None
+    """Where a tool's schema came from: the registry's ARN and version, or the definition."""
+    if schema is None:
+        return None
+    if schema.ref.registry == INFERRED:
+        return {"inferredFrom": "definition", "sha256": schema.version}
+    return {"arn": schema.ref.arn, "version": schema.version}
 
 
 def _entry(listed: Mapping[str, Any], tool: Tool | None, runs: Mapping[str, Any]) -> dict[str, Any]:
