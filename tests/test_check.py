@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,11 @@ def test_offline_check_catches_hand_edits_without_aws(
     assert "the code matches its surface.json (1 workflow tool(s))" in clean.stdout
 
     tools = out / "refund_tools" / "tools.py"
-    tools.write_text(tools.read_text().replace("destructive=True", "destructive=False"))
+
+    def flip(match: re.Match[str]) -> str:  # whatever the hint is, a hand edit changes it
+        return f"destructive={match[1] != 'True'}"
+
+    tools.write_text(re.sub(r"destructive=(True|False)", flip, tools.read_text()))
     runtime = out / "refund_tools" / "_runtime" / "execution.py"
     runtime.write_text(runtime.read_text() + "\n# local tweak\n")
     (out / "refund_tools" / "_runtime" / "extra.py").write_text("")
