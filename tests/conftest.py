@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from localaws.stack import LocalAws
+from tests.fake_sfn import FakeSfn, serve_fake_sfn
 
 LOCAL_AWS_FIXTURE = "local_aws"
 
@@ -43,3 +44,9 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
 def count_executions(local_aws: LocalAws) -> Callable[[str], int]:
     """``count_executions(name_or_arn)``: executions of a state machine, over every page."""
     return local_aws.count_executions
+
+
+@pytest.fixture
+def sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSfn]:
+    """A scripted Step Functions endpoint that this process's boto3 clients reach."""
+    yield from serve_fake_sfn(monkeypatch)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.types import CallToolResult, TextContent
 
 ROOT = Path(__file__).parents[1]
 SFN_MCP = Path(sys.executable).with_name("sfn-mcp")
@@ -50,3 +51,9 @@ async def server(
     ):
         await session.initialize()
         yield session
+
+
+def text(result: CallToolResult) -> str:
+    block = result.content[0]
+    assert isinstance(block, TextContent)
+    return block.text

@@ -14,10 +14,9 @@ from typing import Any
 import anyio
 import pytest
 from mcp import ClientSession
-from mcp.types import CallToolResult, TextContent
 
 from sfn_mcp.write import read_tree
-from tests.helpers import ROLE, generate, server
+from tests.helpers import ROLE, generate, server, text
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -55,12 +54,6 @@ def package_dir(aws_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
     output = tmp_path_factory.mktemp("generated")
     generate(aws_env, output)
     return output
-
-
-def text(result: CallToolResult) -> str:
-    block = result.content[0]
-    assert isinstance(block, TextContent)
-    return block.text
 
 
 def test_golden_record_matches_a_fresh_generate(package_dir: Path) -> None:

@@ -32,10 +32,8 @@ from sfn_mcp.models import generate_model
 from sfn_mcp_runtime.definitions import ExecutionResult, Tool
 from sfn_mcp_runtime.execution import run_workflow, workflow_input
 from sfn_mcp_runtime.server import build_server
+from tests.fake_sfn import EXPRESS, FakeSfn, text_of
 from tests.sources import schema
-from tests.test_runtime import EXPRESS, FakeSfn, sfn, text_of
-
-__all__ = ["sfn"]  # the scripted Step Functions endpoint, a fixture of test_runtime
 
 CASES = sorted(p for p in (Path(__file__).parent / "models" / "cases").iterdir() if p.is_dir())
 pytestmark = pytest.mark.anyio

@@ -14,17 +14,14 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
-from mcp.types import TextContent
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 import sfn_mcp_runtime
@@ -33,98 +30,20 @@ from sfn_mcp_runtime.contract import RUNTIME_PACKAGE, SERVER_MODULES, TOOLS_IMPO
 from sfn_mcp_runtime.definitions import Tool, Workflow
 from sfn_mcp_runtime.execution import event_envelope, run_workflow
 from sfn_mcp_runtime.server import build_server
-
-ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:"
-Responder = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
-
-
-class FakeSfn:
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, Any], str]] = []
-        self.routes: dict[str, Responder] = {}
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
-                action = self.headers["X-Amz-Target"].split(".")[-1]
-                fake.requests.append((action, body, self.headers["Host"]))
-                status, payload = fake.routes.get(action, lambda _: (400, {}))(body)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                if status >= 400:
-                    self.send_header("x-amzn-ErrorType", str(payload.get("__type", "")))
-                self.send_header("Content-Type", "application/x-amz-json-1.0")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def actions(self) -> list[str]:
-        return [action for action, _, _ in self.requests]
-
-
-@pytest.fixture
-def sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSfn]:
-    fake = FakeSfn()
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
-    thread.start()
-    for key in ("AWS_PROFILE", "AWS_DISABLE_HOST_PREFIX_INJECTION", "AWS_ENDPOINT_URL_SFN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fake.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "5")  # must not make StartSyncExecution retry
-    monkeypatch.setattr(aws, "CLIENTS", aws._Clients())
-    yield fake
-    fake.server.shutdown()
-
-
-class Order(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    order_id: str = Field(alias="orderId", pattern="^ORD-[0-9]+$")
-    quantity: int = Field(ge=1)
-
-
-EXPRESS = Workflow("quick", ARN + "quick", "EXPRESS")
-STANDARD = Workflow("slow", ARN + "slow", "STANDARD", max_wait_seconds=0.6)
-
-
-def server_with(workflow: Workflow, output_model: type[BaseModel] | None = None) -> Any:
-    async def run(
-        arguments: Order, *, idempotency_key: str | None = None
-    ) -> definitions.ExecutionResult:
-        payload = execution.workflow_input(arguments)
-        return await run_workflow(workflow, payload, idempotency_key=idempotency_key)
-
-    tool = Tool(
-        name="orders",
-        title="Orders",
-        description="d",
-        workflow=workflow,
-        input_model=Order,
-        run=run,
-        output_model=output_model,
-    )
-    return build_server("test", version="1", instructions="i", tools=(tool,))
-
-
-def text_of(result: Any) -> str:
-    block = result.content[0]
-    assert isinstance(block, TextContent)
-    return block.text
-
+from tests.fake_sfn import (
+    ARN,
+    EXPRESS,
+    GOOD,
+    STANDARD,
+    STANDARD_ARN,
+    FakeSfn,
+    Order,
+    described,
+    server_with,
+    text_of,
+)
 
 pytestmark = pytest.mark.anyio
-GOOD = {"orderId": "ORD-1", "quantity": 2}
 
 
 async def test_express_success_returns_parsed_output_as_data(sfn: FakeSfn) -> None:
@@ -375,12 +294,6 @@ async def test_validation_errors_name_unknown_fields_and_stay_short(sfn: FakeSfn
 
 
 # --------------------------------------------------------------------------- issue 4 behaviours
-
-STANDARD_ARN = "arn:aws:states:eu-west-1:123456789012:execution:slow:"
-
-
-def described(body: dict[str, Any], status: str, **extra: Any) -> tuple[int, dict[str, Any]]:
-    return 200, {"executionArn": body["executionArn"], "status": status, "startDate": 0, **extra}
 
 
 async def test_tools_advertise_an_output_schema_and_annotations(sfn: FakeSfn) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_integration import ROLE, generate, server, text
+from tests.helpers import ROLE, generate, server, text
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 

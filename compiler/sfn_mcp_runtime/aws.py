@@ -67,10 +67,41 @@ def _make_client(region: str, purpose: Literal["control", "sync"]) -> Any:
 CLIENTS = _Clients()
 
 
-def _aws_error(action: str, workflow: Workflow, exc: Exception) -> WorkflowError:
-    from botocore.exceptions import ClientError, ReadTimeoutError
+# The calls that start an execution: when one fails after its request may have gone out, the
+# execution may have started, and the message must say so (not blame the credentials).
+START_ACTIONS = frozenset({"StartExecution", "StartSyncExecution"})
 
-    if isinstance(exc, ClientError):
+
+def _failed_before_sending(exc: Exception, action: str) -> bool:
+    """Whether ``exc`` proves that no request reached Step Functions: no credentials, region or
+    valid parameters (botocore checks those first, and never retries them), or, for the one
+    attempt of StartSyncExecution, no connection at all. StartExecution is retried, so a failed
+    connection may follow an attempt that did reach it."""
+    from botocore import exceptions as errors
+
+    local = (
+        errors.NoCredentialsError,
+        errors.PartialCredentialsError,
+        errors.CredentialRetrievalError,
+        errors.NoRegionError,
+        errors.ProfileNotFound,
+        errors.ParamValidationError,
+    )
+    unconnected = (
+        errors.EndpointConnectionError,
+        errors.ConnectTimeoutError,
+        errors.ProxyConnectionError,
+    )
+    return isinstance(exc, local) or (
+        action == "StartSyncExecution" and isinstance(exc, unconnected)
+    )
+
+
+def _aws_error(action: str, workflow: Workflow, exc: Exception) -> WorkflowError:
+    from botocore import exceptions as errors
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, errors.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
         text = f"{action} on {workflow.name} failed: {code}: {error.get('Message', '')}"
@@ -86,13 +117,28 @@ def _aws_error(action: str, workflow: Workflow, exc: Exception) -> WorkflowError
             "after they end",
         }.get(code)
         return WorkflowError(f"{text}\nHint: {hint}" if hint else text, code)
-    elif isinstance(exc, ReadTimeoutError):
+    if isinstance(exc, errors.ReadTimeoutError):
         text = f"{action} on {workflow.name}: no response in time ({exc})"
-        hint = "the execution may still be running; it was not retried to avoid a duplicate"
     else:
         text = f"{action} on {workflow.name} failed: {type(exc).__name__}: {exc}"
+    if action == "StartSyncExecution" and isinstance(exc, errors.ReadTimeoutError):
+        hint = "the execution may still be running; it was not retried to avoid a duplicate"
+    elif action in START_ACTIONS and not _failed_before_sending(exc, action):
+        hint = (
+            "the request may have reached Step Functions before the connection failed, so the "
+            "execution may have started"
+        )
+        return WorkflowError(f"{text}\nHint: {hint}", maybe_started=True)
+    elif isinstance(exc, errors.ConnectionError):
+        hint = "could not connect to Step Functions; check the region and endpoint of the server "
+        hint += "process and its network"
+        if action in START_ACTIONS:
+            hint = f"nothing was started: {hint}"
+    elif isinstance(exc, errors.HTTPClientError | ResponseParserError):  # a read or a stop
+        hint = "the connection to Step Functions failed or its answer was unreadable; try again"
+    else:
         hint = "check the AWS credentials, region and endpoint of the server process"
-    return WorkflowError(f"{text}\nHint: {hint}" if hint else text)
+    return WorkflowError(f"{text}\nHint: {hint}")
 
 
 AWS_THREADS = 100
@@ -118,14 +164,24 @@ async def _call(
 ) -> dict[str, Any]:
     """Run one boto3 call in a worker thread so the event loop keeps serving other requests."""
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
 
     call = partial(_invoke, workflow.region, purpose, action, kwargs)
     try:
         # abandon_on_cancel: a cancelled call stops waiting at once; the thread finishes alone.
-        result: dict[str, Any] = await anyio.to_thread.run_sync(
+        result: Any = await anyio.to_thread.run_sync(
             call, limiter=_aws_threads(purpose), abandon_on_cancel=True
         )
-    except (BotoCoreError, ClientError) as exc:
-        label = "".join(part.title() for part in action.split("_"))
-        raise _aws_error(label, workflow, exc) from exc
+    except (BotoCoreError, ClientError, ResponseParserError) as exc:
+        raise _aws_error(action_name(action), workflow, exc) from exc
+    if not isinstance(result, dict):  # botocore answers a dict; anything else is unreadable
+        raise WorkflowError(
+            f"{action_name(action)} on {workflow.name}: the response could not be read",
+            maybe_started=action_name(action) in START_ACTIONS,
+        )
     return result
+
+
+def action_name(action: str) -> str:
+    """The API's name of a boto3 method: ``start_sync_execution`` -> ``StartSyncExecution``."""
+    return "".join(part.title() for part in action.split("_"))

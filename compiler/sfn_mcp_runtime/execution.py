@@ -30,6 +30,8 @@ from .definitions import (
     ExecutionResult,
     Workflow,
     WorkflowError,
+    escape_surrogates,
+    excerpt,
     sent_arguments,
 )
 
@@ -37,6 +39,8 @@ logger = logging.getLogger("sfn_mcp.runtime")
 
 MAX_INPUT_BYTES = 256 * 1024  # Step Functions' limit on execution input
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+# What StartSyncExecution answers: an EXPRESS run it waited for has ended one of these ways.
+SYNC_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT"})
 FIRST_POLL_SECONDS = 0.2
 MAX_POLL_SECONDS = 5.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -51,8 +55,29 @@ def _parse_output(raw: Any) -> Any:
         return raw
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode: as text
         return raw
+
+
+def _status(
+    response: Mapping[str, Any],
+    action: str,
+    workflow: Workflow,
+    execution_arn: str | None,
+    known: frozenset[str] | tuple[str, ...],
+) -> str:
+    """The execution status a response gives. An answer without one of the ``known`` statuses is
+    no Step Functions answer (a proxy's empty 200, an HTML page): an error, never read as
+    RUNNING or SUCCEEDED."""
+    status = response.get("status")
+    if isinstance(status, str) and status in known:
+        return status
+    got = excerpt(status) if isinstance(status, str) else "none"
+    about = f" for {execution_arn}" if execution_arn else ""
+    raise WorkflowError(
+        f"{action} on {workflow.name} answered without a known execution status{about} (status: "
+        f"{got}); the response is not a Step Functions answer"
+    )
 
 
 def max_wait_seconds(workflow: Workflow, env: Mapping[str, str] = os.environ) -> float:
@@ -118,7 +143,8 @@ async def _report(progress: float, total: float | None, message: str) -> None:
     if report is None:
         return
     try:
-        await report(progress, total, message)
+        # a state name from the history is AWS data: a message must be sendable whatever it holds
+        await report(progress, total, escape_surrogates(message))
     except Exception:  # a client that went away must not fail the call
         logger.debug("progress notification not sent", exc_info=True)
 
@@ -133,7 +159,7 @@ def _same_input(existing: Any, payload: Any) -> bool:
     per call, so they are not compared."""
     try:
         found = json.loads(existing) if isinstance(existing, str) else existing
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or deeper than any input this server sends
         return False
     if isinstance(payload, EventEnvelope) and isinstance(found, dict):
         volatile = ("id", "time")
@@ -151,8 +177,13 @@ async def run_workflow(
     exists with the same input, it is followed instead of starting another; with other input,
     the call is refused.
     """
-    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    size = len(text.encode())
+    try:
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4300 digits
+        raise WorkflowError(
+            f"the input cannot be written as JSON ({exc}); nothing was started"
+        ) from exc
+    size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_INPUT_BYTES:
         raise WorkflowError(
             f"input is {size} bytes; Step Functions accepts at most {MAX_INPUT_BYTES} bytes"
@@ -165,15 +196,26 @@ async def run_workflow(
                 "EXPRESS executions by name, so it takes no idempotency key"
             )
         await _report(0, None, f"running the EXPRESS workflow {workflow.name}")
-        response = await _call(
-            workflow, "sync", "start_sync_execution",
-            stateMachineArn=workflow.start_arn, name=str(uuid.uuid4()), input=text,
-        )  # fmt: skip
+        try:
+            response = await _call(
+                workflow, "sync", "start_sync_execution",
+                stateMachineArn=workflow.start_arn, name=str(uuid.uuid4()), input=text,
+            )  # fmt: skip
+        except WorkflowError as exc:
+            if not exc.maybe_started:
+                raise
+            raise _may_have_run(exc) from exc
+        try:
+            _status(response, "StartSyncExecution", workflow, None, SYNC_STATUSES)
+        except WorkflowError as exc:  # an answer came back, so something may have run
+            raise _may_have_run(exc) from exc
+        # executionArn is only informational for EXPRESS (get_execution cannot read it back):
+        # an answer with a known status but without it is still read (the ARN stays null).
         return _result(response)
     if idempotency_key is not None and not EXECUTION_NAME.fullmatch(idempotency_key):
         raise WorkflowError(
-            f"{IDEMPOTENCY_ARGUMENT} {idempotency_key!r} is not usable as an execution name: "
-            "use 1 to 80 letters, digits, - and _"
+            f"{IDEMPOTENCY_ARGUMENT} {excerpt(idempotency_key)} is not usable as an execution "
+            "name: use 1 to 80 letters, digits, - and _"
         )
     # Always named, so botocore's retries of StartExecution are idempotent too.
     name = idempotency_key or str(uuid.uuid4())
@@ -187,7 +229,9 @@ async def run_workflow(
             reused = await _existing(workflow, execution_arn, name, payload)
         if not reused:
             started_here = True  # from here on, a cancel may have to stop what this call starts
-            execution_arn, reused = await _start(workflow, execution_arn, name, text, payload)
+            execution_arn, reused = await _start(
+                workflow, execution_arn, name, text, payload, keyed=idempotency_key is not None
+            )
             started_here = not reused
         result = await _wait(workflow, execution_arn, limit)
     except anyio.get_cancelled_exc_class():
@@ -203,6 +247,16 @@ async def run_workflow(
     return result
 
 
+def _may_have_run(exc: WorkflowError) -> WorkflowError:
+    """A StartSyncExecution whose request may have reached Step Functions: what that means."""
+    return WorkflowError(
+        f"{exc}\nThe EXPRESS workflow may have run (once at most: it was not retried). Its "
+        "result cannot be read back; calling the tool again may run it a second time.",
+        exc.code,
+        maybe_started=True,
+    )
+
+
 async def _existing(workflow: Workflow, execution_arn: str, name: str, payload: Any) -> bool:
     """Whether an execution of this name exists with this input; another input is an error."""
     try:
@@ -213,11 +267,15 @@ async def _existing(workflow: Workflow, execution_arn: str, name: str, payload: 
         if exc.code == "ExecutionDoesNotExist":
             return False
         raise
+    try:
+        status = _status(existing, "DescribeExecution", workflow, execution_arn, STATUSES)
+    except WorkflowError as exc:
+        raise WorkflowError(f"{exc}; nothing was started") from exc
     if not _same_input(existing.get("input"), payload):
         raise WorkflowError(
             f"the {IDEMPOTENCY_ARGUMENT} {name!r} was already used for an execution of "
             f"{workflow.name} with other arguments ({execution_arn}, status "
-            f"{existing.get('status')}); nothing was started.\nHint: use a new key for a new "
+            f"{status}); nothing was started.\nHint: use a new key for a new "
             "request, or the same arguments to get that execution's result",
             "ExecutionAlreadyExists",
         )
@@ -245,7 +303,12 @@ async def _verify_target(workflow: Workflow) -> None:
             alias = await _call(
                 workflow, "control", "describe_state_machine_alias", stateMachineAliasArn=target
             )
-            routes = alias.get("routingConfiguration") or []
+            routes = alias.get("routingConfiguration")
+            if not (isinstance(routes, list) and all(isinstance(r, dict) for r in routes)):
+                raise WorkflowError(
+                    f"DescribeStateMachineAlias for {target} answered without a routing "
+                    "configuration; nothing was started"
+                )
             if len(routes) != 1:
                 raise WorkflowError(
                     f"{workflow.name}: the alias {target} routes to {len(routes)} versions, so "
@@ -269,22 +332,51 @@ async def _verify_target(workflow: Workflow) -> None:
 
 
 async def _start(
-    workflow: Workflow, execution_arn: str, name: str, text: str, payload: Any
+    workflow: Workflow, execution_arn: str, name: str, text: str, payload: Any, *, keyed: bool
 ) -> tuple[str, bool]:
     """StartExecution: the execution's ARN, and whether it existed already (same name and
-    input: a concurrent call with the same key, or botocore's retry of a start that worked)."""
+    input: a concurrent call with the same key, or botocore's retry of a start that worked).
+    ``keyed``: the name is the caller's idempotency key (so a retry with it is safe)."""
     try:
         started = await _call(
             workflow, "control", "start_execution",
             stateMachineArn=workflow.start_arn, name=name, input=text,
         )  # fmt: skip
-        return str(started.get("executionArn") or execution_arn), False
+        arn = started.get("executionArn")
+        if not (isinstance(arn, str) and arn):
+            raise WorkflowError(
+                f"StartExecution on {workflow.name} answered without an executionArn: the "
+                "response is not a Step Functions answer",
+                maybe_started=True,
+            )
+        return arn, False
     except WorkflowError as exc:
+        if exc.maybe_started:
+            raise _maybe_started(exc, execution_arn, keyed=keyed) from exc
         if exc.code != "ExecutionAlreadyExists" or not await _existing(
             workflow, execution_arn, name, payload
         ):
             raise
     return execution_arn, True
+
+
+def _maybe_started(exc: WorkflowError, execution_arn: str, *, keyed: bool) -> WorkflowError:
+    """A StartExecution whose request may have reached Step Functions: what to do next."""
+    if keyed:
+        advice = (
+            f"Calling again with the same {IDEMPOTENCY_ARGUMENT} is safe: it returns that "
+            "execution if it started, and starts it if it did not."
+        )
+    else:
+        advice = (
+            f"Check it with {STATUS_TOOL} before calling again: a call without an "
+            f"{IDEMPOTENCY_ARGUMENT} could start a second execution."
+        )
+    return WorkflowError(
+        f"{exc}\nThe execution may have started as {execution_arn}. {advice}",
+        exc.code,
+        maybe_started=True,
+    )
 
 
 async def _on_cancel(workflow: Workflow, execution_arn: str, *, started_here: bool) -> None:
@@ -293,19 +385,34 @@ async def _on_cancel(workflow: Workflow, execution_arn: str, *, started_here: bo
     if not (workflow.stop_on_cancel and started_here):
         logger.info("call cancelled; %s keeps running in AWS", execution_arn)
         return
+    # Shielded: the cancel (or a client that went away) must not cut the stop short. Nothing in
+    # here may raise: the caller re-raises the cancellation, which must stay what propagates.
     with anyio.move_on_after(STOP_TIMEOUT_SECONDS, shield=True):
         while True:
             try:
-                await _call(
+                stopped = await _call(
                     workflow, "control", "stop_execution", executionArn=execution_arn,
                     error="sfn-mcp.Cancelled", cause="The MCP client cancelled the tool call.",
                 )  # fmt: skip
-                logger.info("call cancelled; stopped %s", execution_arn)
-                return
             except WorkflowError as exc:
                 if exc.code != "ExecutionDoesNotExist":
-                    logger.warning("call cancelled; could not stop %s: %s", execution_arn, exc)
+                    first = str(exc).partition("\n")[0]
+                    logger.warning("call cancelled; could not stop %s: %s", execution_arn, first)
                     return
+            except Exception as exc:  # not an AWS error: logged in one line, never re-raised
+                logger.warning(
+                    "call cancelled; could not stop %s: %s: %s",
+                    execution_arn,
+                    type(exc).__name__,
+                    excerpt(str(exc), 200),
+                )
+                return
+            else:
+                if "stopDate" not in stopped:  # a 200 that is no StopExecution answer
+                    logger.warning("call cancelled; %s may not be stopped", execution_arn)
+                else:
+                    logger.info("call cancelled; stopped %s", execution_arn)
+                return
             # Cancelled while StartExecution was in flight: the start may still land.
             await anyio.sleep(0.5)
     logger.warning("call cancelled; %s did not appear to be stopped", execution_arn)
@@ -321,8 +428,10 @@ async def _current_state(workflow: Workflow, execution_arn: str) -> str | None:
     except WorkflowError as exc:  # e.g. no permission for the history: progress without names
         logger.debug("no state name for %s: %s", execution_arn, exc)
         return None
-    for event in history.get("events", []):
-        entered = event.get("stateEnteredEventDetails")
+    events = history.get("events")
+    # Only decoration of a progress message: an unreadable history gives progress without names.
+    for event in events if isinstance(events, list) else []:
+        entered = event.get("stateEnteredEventDetails") if isinstance(event, dict) else None
         if isinstance(entered, dict) and entered.get("name"):
             return str(entered["name"])
     return None
@@ -343,6 +452,7 @@ async def _wait(
             described = await _call(
                 workflow, "control", "describe_execution", executionArn=execution_arn
             )
+            status = _status(described, "DescribeExecution", workflow, execution_arn, STATUSES)
         except WorkflowError as exc:
             if not started:
                 raise
@@ -351,9 +461,8 @@ async def _wait(
                 f"Check it with {STATUS_TOOL} before starting the workflow again.",
                 exc.code,
             ) from exc
-        status = str(described.get("status"))
         if status in TERMINAL:
-            return _result(described)
+            return _result(described, execution_arn)
         remaining = deadline - time.monotonic()
         if PROGRESS.get() is not None and limit > 0:
             state = await _current_state(workflow, execution_arn)
@@ -368,7 +477,7 @@ async def _wait(
         if remaining <= 0:
             waited = f"after {limit:g} s" if limit > 0 else "now"
             return ExecutionResult(
-                status=status if status in STATUSES else "RUNNING",
+                status=status,
                 execution_arn=execution_arn,
                 start_date=_iso(described.get("startDate")),
                 message=f"{status} {waited}; the execution goes on in AWS. "
@@ -391,8 +500,9 @@ async def execution_status(
     if owner is None:
         names = ", ".join(sorted(w.name for w in workflows if w.type == "STANDARD")) or "none"
         raise WorkflowError(
-            f"refused: {execution_arn!r} is not an execution of this server's STANDARD "
-            f"workflows ({names}); {STATUS_TOOL} only reads executions of its own workflows"
+            f"refused: {excerpt(execution_arn, 256)} is not an execution of this server's "
+            f"STANDARD workflows ({names}); {STATUS_TOOL} only reads executions of its own "
+            "workflows"
         )
     if owner.type == "EXPRESS":
         raise WorkflowError(
@@ -403,15 +513,23 @@ async def execution_status(
     return await _wait(owner, execution_arn.strip(), limit, started=False)
 
 
-def _result(response: Mapping[str, Any]) -> ExecutionResult:
+def _result(response: Mapping[str, Any], execution_arn: str | None = None) -> ExecutionResult:
+    """An ended execution, from a response whose status was checked (``_status``). Every other
+    field is optional in the API (output only when SUCCEEDED and included, error and cause only
+    when it failed), so a missing one is read as null (``execution_arn``: the ARN asked about)."""
+
+    def text(key: str) -> str | None:
+        value = response.get(key)
+        return value if isinstance(value, str) else None
+
     return ExecutionResult(
-        status=str(response.get("status", "UNKNOWN")),
-        execution_arn=response.get("executionArn"),
+        status=str(response["status"]),
+        execution_arn=text("executionArn") or execution_arn,
         output=_parse_output(response.get("output"))
         if response.get("status") == "SUCCEEDED"
         else None,
-        error=response.get("error"),
-        cause=response.get("cause"),
+        error=text("error"),
+        cause=text("cause"),
         start_date=_iso(response.get("startDate")),
         stop_date=_iso(response.get("stopDate")),
     )

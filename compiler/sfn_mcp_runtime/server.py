@@ -1,20 +1,27 @@
 """What the server *serves*: the workflow tools and ``get_execution`` over the low-level MCP
 ``Server``, their ``tools/list`` entries, and each call's result (text plus
 ``structuredContent``, an error where the execution or its output says so).
+
+Every result can be sent whatever the execution's data holds: text that UTF-8 cannot carry is
+escaped, output nested deeper than clients' JSON parsers go is sent as its JSON text, and a
+result that still cannot be encoded becomes an error result rather than a message that would
+end the connection (over stdio, the process).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mcp.server import Server, ServerRequestContext
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.types import (
+    CONNECTION_CLOSED,
     CallToolRequestParams,
     CallToolResult,
+    JSONRPCError,
     ListToolsResult,
     PaginatedRequestParams,
     TextContent,
@@ -24,23 +31,92 @@ from mcp.types import Tool as McpTool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .contract import IDEMPOTENCY_ARGUMENT, MAX_WAIT_SECONDS, STATUS_TOOL, Hints
-from .definitions import EXECUTION_ARN, EXECUTION_NAME, ExecutionResult, Tool, WorkflowError
+from .definitions import (
+    EXECUTION_ARN,
+    EXECUTION_NAME,
+    SURROGATE,
+    ExecutionResult,
+    Tool,
+    WorkflowError,
+    escape_surrogates,
+    excerpt,
+    json_depth,
+)
 from .execution import PROGRESS, execution_status
-from .validation import MAX_REPORTED_ERRORS, _invalid, _validate
+from .validation import MAX_REPORTED_ERRORS, _invalid, check_arguments
 
 logger = logging.getLogger("sfn_mcp.runtime")
 
+UNSENDABLE = (
+    "Note: the output held characters that cannot be sent as they are (unpaired UTF-16 "
+    "surrogates); this text keeps them as \\uXXXX escapes, structuredContent has U+FFFD instead."
+)
+# Output nested deeper than this is sent as its JSON text: the SDK's encoder stops at 255
+# levels of the whole message, and its parser (a Python client's) at 200.
+MAX_OUTPUT_DEPTH = 128
+
+
+def _replaced(value: Any) -> Any:
+    """A copy of the JSON value with U+FFFD for each unpaired surrogate of its strings and
+    keys, made without recursion."""
+
+    def clean(text: str) -> str:
+        return SURROGATE.sub("\ufffd", text)
+
+    if isinstance(value, str):
+        return clean(value)
+    if not isinstance(value, dict | list):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    pending = [(value, root)]
+    while pending:
+        source, target = pending.pop()
+        for key, item in source.items() if isinstance(source, dict) else enumerate(source):
+            copied: Any = item
+            if isinstance(item, dict | list):
+                copied = {} if isinstance(item, dict) else []
+                pending.append((item, copied))
+            elif isinstance(item, str):
+                copied = clean(item)
+            if isinstance(target, dict):
+                target[clean(key) if isinstance(key, str) else key] = copied
+            else:
+                target.append(copied)
+    return root
+
 
 def _text_result(text: str, *, data: dict[str, Any] | None = None, error: bool) -> CallToolResult:
+    # Whatever data holds is in the text too (as its JSON), so the text shows whether it holds
+    # surrogates; the scan runs at C speed.
+    if SURROGATE.search(text):
+        text = f"{escape_surrogates(text)}\n{UNSENDABLE}"
+        data = _replaced(data)
     return CallToolResult(
         content=[TextContent(type="text", text=text)], structured_content=data, is_error=error
     )
 
 
+def _sendable(tool_name: str, result: CallToolResult) -> CallToolResult:
+    """``result``, if it can be encoded as a message; else an error result that says so. A
+    message that fails to encode ends the whole connection: over stdio, the server itself."""
+    try:
+        result.model_dump_json(by_alias=True, exclude_none=True)
+    except Exception as exc:  # pydantic's serialization errors, RecursionError …
+        logger.warning("%s: a result could not be encoded: %s", tool_name, excerpt(str(exc), 200))
+        return _text_result(
+            f"{tool_name}: the result could not be sent ({type(exc).__name__}: "
+            f"{excerpt(str(exc), 200)}); the execution's outcome may be read in the AWS console",
+            error=True,
+        )
+    return result
+
+
 def _output_problem(model: type[BaseModel], output: Any) -> str | None:
     """Why ``output`` does not match the output model (JSON rules: no coercion), or None."""
     try:
-        model.model_validate_json(json.dumps(output), strict=True)
+        # unpaired surrogates (sent as U+FFFD) are no reason for a mismatch
+        text = SURROGATE.sub("\ufffd", json.dumps(output, ensure_ascii=False))
+        model.model_validate_json(text, strict=True)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         lines = [
@@ -53,9 +129,35 @@ def _output_problem(model: type[BaseModel], output: Any) -> str | None:
     return None
 
 
+def _as_json_text(output: Any) -> str | None:
+    """Output too deep to send as structure, as its compact JSON text (None if even that fails)."""
+    try:
+        return json.dumps(output, ensure_ascii=False, separators=(",", ":"))
+    except (ValueError, RecursionError):
+        return None
+
+
 def tool_result(
     tool_name: str, outcome: ExecutionResult, output_model: type[BaseModel] | None = None
 ) -> CallToolResult:
+    if isinstance(outcome.output, dict | list) and (
+        json_depth(outcome.output, MAX_OUTPUT_DEPTH) > MAX_OUTPUT_DEPTH
+    ):
+        as_text = _as_json_text(outcome.output)
+        deep = (
+            f"the output is nested more than {MAX_OUTPUT_DEPTH} levels deep, deeper than MCP "
+            "clients read structured content, so it is given as its JSON text"
+            if as_text is not None
+            else "the output is nested too deeply to be sent at all; read it in AWS"
+        )
+        outcome = replace(outcome, output=as_text)
+        if output_model is not None or as_text is None:  # no output that fits the schema
+            data = outcome.as_dict()
+            body = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+            headline = f"{tool_name}: the execution ended {outcome.status}, but {deep}"
+            return _text_result(f"{headline}\n{body}", data=data, error=True)
+        message = f"Note: {deep}." + (f" {outcome.message}" if outcome.message else "")
+        outcome = replace(outcome, message=message)
     data = outcome.as_dict()
     body = json.dumps(data, indent=2, ensure_ascii=False, default=str)
     if outcome.status == "SUCCEEDED" and output_model is not None:
@@ -189,10 +291,17 @@ def build_server(
     async def call_tool(
         ctx: ServerRequestContext[Any], params: CallToolRequestParams
     ) -> CallToolResult:
+        return _sendable(params.name[:80], await answer(ctx, params))
+
+    async def answer(
+        ctx: ServerRequestContext[Any], params: CallToolRequestParams
+    ) -> CallToolResult:
         tool = by_name.get(params.name)
         if tool is None:
             known = ", ".join(sorted(by_name))
-            return _text_result(f"Unknown tool {params.name!r}. Tools: {known}", error=True)
+            return _text_result(
+                f"Unknown tool {excerpt(params.name, 128)}. Tools: {known}", error=True
+            )
         missing = missing_scope(tool)
         if missing:
             return _text_result(
@@ -211,7 +320,7 @@ def build_server(
                     error=True,
                 )
             options["idempotency_key"] = key
-        model = _validate(tool, arguments)
+        model = await check_arguments(tool, arguments)
         if isinstance(model, str):
             return _text_result(model, error=True)
         wants_progress = bool(ctx.meta and ctx.meta.get("progress_token") is not None)
@@ -223,7 +332,8 @@ def build_server(
         except Exception as exc:  # a bug must still answer the call, not drop the session
             logger.exception("tool %s failed", tool.name)
             return _text_result(
-                f"{tool.name}: internal error in the server: {type(exc).__name__}: {exc}",
+                f"{tool.name}: internal error in the server: {type(exc).__name__}: "
+                f"{excerpt(str(exc), 200)}",
                 error=True,
             )
         finally:
@@ -235,10 +345,60 @@ def build_server(
                 typed = output_models.get(f"{match['prefix']}:stateMachine:{match['machine']}")
         return tool_result(tool.name, outcome, typed)
 
-    return Server(
+    return _Server(
         name,
         version=version,
         instructions=instructions,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+
+
+class _Server(Server[Any]):
+    """The SDK's low-level server, except that a connection that ends with calls in flight ends
+    them unanswered, in one log line each.
+
+    When the client goes away (over stdio: its end of the pipes closes), the SDK cancels the
+    calls in flight (a stop-on-cancel workflow is stopped then) and answers each with a
+    "Connection closed" error, which the stdio transport then writes to the closed pipe: the
+    BrokenPipeError ended the process with a traceback. Nobody is there to read that answer
+    (a client that is only closing learns the same from its own transport), so it is not
+    sent."""
+
+    async def run(
+        self,
+        read_stream: Any,
+        write_stream: Any,
+        initialization_options: Any,
+        raise_exceptions: bool = False,
+    ) -> None:
+        await super().run(
+            read_stream, _Unanswered(write_stream), initialization_options, raise_exceptions
+        )
+
+
+class _Unanswered:
+    """A session's write stream that drops the SDK's answers for calls cut off by the end of
+    the connection (``CONNECTION_CLOSED``, which it sends only then)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def send(self, item: Any, /) -> None:
+        message = getattr(item, "message", None)
+        if isinstance(message, JSONRPCError) and message.error.code == CONNECTION_CLOSED:
+            logger.warning(
+                "the connection ended with request %s in flight; it ends unanswered",
+                str(message.id)[:40],
+            )
+            return
+        await self._stream.send(item)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> _Unanswered:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -315,4 +315,7 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
 
-    anyio.run(serve_stdio)
+    try:
+        anyio.run(serve_stdio)
+    except (BrokenPipeError, ConnectionResetError) as exc:  # the client went away mid-write
+        logger.warning("the client closed the connection: %s", exc)

@@ -1,10 +1,14 @@
 """Checking a tool's arguments before anything runs, and the short messages that say what is wrong.
 
-The published schema decides (``Tool.input_schema``, JSON Schema 2020-12 with formats checked),
-with a second try for object or array arguments a client sent as JSON text. Then the input model
-is made from the arguments, only to type them: what the workflow receives is the arguments
-themselves, exactly as they validated (``definitions.carrying_arguments``). Messages name the
-field, are at most ``MAX_REPORTED_ERRORS`` lines, and never repeat the value that was sent.
+First the limits, before anything that costs time in proportion to the arguments: their JSON size
+(Step Functions takes at most ``MAX_INPUT_BYTES`` of input) and their nesting depth, measured
+without recursion and without building their JSON. Then the published schema decides
+(``Tool.input_schema``, JSON Schema 2020-12 with formats checked), with a second try for object
+or array arguments a client sent as JSON text; large arguments are checked on a worker thread, so
+the event loop keeps serving other requests. Then the input model is made from the arguments,
+only to type them: what the workflow receives is the arguments themselves, exactly as they
+validated (``definitions.carrying_arguments``). Messages name the field, are at most
+``MAX_REPORTED_ERRORS`` lines, and never repeat the value that was sent.
 """
 
 from __future__ import annotations
@@ -16,14 +20,25 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from pydantic import BaseModel, ValidationError
 
-from .definitions import Tool, carrying_arguments
+from .definitions import Tool, carrying_arguments, json_depth
+from .execution import MAX_INPUT_BYTES
 
 logger = logging.getLogger("sfn_mcp.runtime")
 
 MAX_REPORTED_ERRORS = 20
 MAX_NAME = 60  # characters of a property name quoted in a message
+MAX_PATH = 160  # characters of a field's path in a message
+# Levels of objects and arrays the arguments may nest, their own object included: far beyond
+# any schema's, and far below where checking them would exhaust Python's recursion limit.
+MAX_DEPTH = 64
+# Arguments up to this size (their JSON, at least) are checked on the event loop: that takes a
+# few milliseconds at most. Larger ones are checked on a worker thread.
+INLINE_CHECK_BYTES = 16 * 1024
+VALIDATION_THREADS = 4
 Path = tuple[str | int, ...]
 
 
@@ -34,7 +49,10 @@ def _invalid(tool: Tool[Any]) -> str:
 
 def _where(path: Iterable[str | int]) -> str:
     parts = [str(p) if len(str(p)) <= MAX_NAME else f"{str(p)[:MAX_NAME]}…" for p in path]
-    return ".".join(parts) or "(arguments)"
+    where = ".".join(parts) or "(arguments)"
+    if len(where) > MAX_PATH:  # a deep path: its start and its end
+        where = f"{where[: MAX_PATH // 2]}…{where[-MAX_PATH // 2 :]}"
+    return where
 
 
 def _message(tool: Tool[Any], problems: list[tuple[Path, str]], *, extra_at_top: bool) -> str:
@@ -54,6 +72,120 @@ def validation_message(tool: Tool[Any], exc: ValidationError) -> str:
     problems = [(tuple(error["loc"]), str(error["msg"])) for error in errors]
     extra = any(e["type"] == "extra_forbidden" and len(e["loc"]) == 1 for e in errors)
     return _message(tool, problems, extra_at_top=extra)
+
+
+# ------------------------------------------------------------------------ the limits
+
+
+def _scalar_bytes(value: Any) -> int:
+    """At least as many bytes as ``value`` takes as JSON (cheap: no conversion to text)."""
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, bool):
+        return 4 if value else 5
+    if isinstance(value, int):  # its digits, at least: no str() of a huge number
+        return value.bit_length() * 3 // 10 + 1
+    return 4 if value is None else 1
+
+
+def measure(arguments: Any, max_bytes: int, max_depth: int) -> tuple[int, str | None]:
+    """A lower bound of the JSON size of ``arguments`` in bytes, and the top-level field nested
+    deeper than ``max_depth`` levels of objects and arrays (``"(arguments)"`` for the arguments
+    themselves), or None.
+
+    Without recursion, and stopping as soon as the size passes ``max_bytes`` or a level passes
+    ``max_depth``. A container's punctuation is counted before its items are looked at, so a
+    million-item array is refused at once, and no more than ``max_bytes`` items are visited."""
+    if not isinstance(arguments, dict | list):
+        return _scalar_bytes(arguments), None
+    size = 0
+    pending: list[tuple[Any, int, str | None]] = [(arguments, 1, None)]
+    while pending:
+        value, depth, field = pending.pop()
+        if depth > max_depth:
+            return size, "(arguments)" if field is None else field
+        is_object = isinstance(value, dict)
+        # {"k":v,…} takes 4 bytes per member besides keys and values; [v,…] 1 per item
+        size += max(2, 1 + (4 if is_object else 1) * len(value))
+        if size > max_bytes:
+            return size, None
+        if is_object:
+            for key, item in value.items():
+                size += len(key) if isinstance(key, str) else 1
+                if isinstance(item, dict | list):
+                    pending.append((item, depth + 1, str(key) if field is None else field))
+                else:
+                    size += _scalar_bytes(item)
+        else:
+            for item in value:
+                if isinstance(item, dict | list):
+                    pending.append((item, depth + 1, field))
+                else:
+                    size += _scalar_bytes(item)
+        if size > max_bytes:
+            return size, None
+    return size, None
+
+
+def _too_deep(tool: Tool[Any], field: str) -> str:
+    path: Path = () if field == "(arguments)" else (field,)
+    text = f"Input is nested too deeply: the arguments nest at most {MAX_DEPTH} levels of "
+    text += "objects and arrays"
+    return _message(tool, [(path, text)], extra_at_top=False)
+
+
+def _limits(tool: Tool[Any], arguments: dict[str, Any]) -> tuple[int, str | None]:
+    """The size of ``arguments`` (a lower bound), and what says they break a limit, if they do."""
+    size, deep = measure(arguments, MAX_INPUT_BYTES, MAX_DEPTH)
+    if size > MAX_INPUT_BYTES:
+        limit = "Step Functions accepts" if tool.workflow else "this tool takes"
+        return size, (
+            f"{_invalid(tool)}\n- (arguments): the arguments are more than {MAX_INPUT_BYTES} "
+            f"bytes as JSON; {limit} at most {MAX_INPUT_BYTES} bytes of input"
+        )
+    if deep is not None:
+        return size, _too_deep(tool, deep)
+    return size, None
+
+
+_THREADS: list[anyio.CapacityLimiter] = []
+
+
+def _validation_threads() -> anyio.CapacityLimiter:
+    """A few worker threads for checking large arguments, apart from anyio's default pool (the
+    stdio transport reads and writes with it) and from the AWS calls' pools."""
+    if not _THREADS:
+        _THREADS.append(anyio.CapacityLimiter(VALIDATION_THREADS))
+    return _THREADS[0]
+
+
+async def check_arguments(tool: Tool[Any], arguments: dict[str, Any]) -> BaseModel | str:
+    """The input model carrying the arguments as they validated, or the message that says what
+    is wrong with them. The limits come first; the schema is checked on the event loop for small
+    arguments, and on a worker thread for large ones."""
+    size, refused = _limits(tool, arguments)
+    if refused is not None:
+        return refused
+    if size <= INLINE_CHECK_BYTES:
+        return _checked(tool, arguments)
+    return await anyio.to_thread.run_sync(
+        _checked, tool, arguments, limiter=_validation_threads(), abandon_on_cancel=True
+    )
+
+
+def _checked(tool: Tool[Any], arguments: dict[str, Any]) -> BaseModel | str:
+    """``_validate``, with any recursion too deep for Python (past the depth limit, in a schema
+    that recurses) reported as an invalid field, never raised."""
+    try:
+        return _validate(tool, arguments)
+    except RecursionError:
+        deepest = max(arguments, key=lambda key: json_depth(arguments[key]), default=None)
+        logger.warning("%s: the arguments were nested too deeply to check", tool.name)
+        return _message(
+            tool,
+            [((deepest,) if deepest else (), "Input is nested too deeply to check")],
+            extra_at_top=False,
+        )
 
 
 # ------------------------------------------------------------------------ the schema's errors
@@ -284,12 +416,16 @@ def _decode_json_strings(arguments: dict[str, Any], failed: set[str]) -> dict[st
 
 def _validate(tool: Tool[Any], arguments: dict[str, Any]) -> BaseModel | str:
     """The input model carrying the arguments as they validated, or the message that says which
-    arguments are wrong."""
+    arguments are wrong (within the limits: ``_limits`` has passed them)."""
     problems = _schema_problems(tool, arguments)
     if problems:
         failed = {str(path[0]) for path, _ in problems if path}
         decoded = _decode_json_strings(arguments, failed)
         if decoded != arguments:  # report against what the decoding made of the arguments
+            # JSON text that decodes to something too deep (a field is a level below them)
+            for key in sorted(failed):
+                if json_depth(decoded.get(key), MAX_DEPTH - 1) >= MAX_DEPTH:
+                    return _too_deep(tool, key)
             problems = _schema_problems(tool, decoded)
             arguments = decoded
     if problems:

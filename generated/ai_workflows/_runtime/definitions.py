@@ -103,11 +103,54 @@ class ExecutionResult:
 
 
 class WorkflowError(Exception):
-    """An AWS call failed; the message is shown to the model as an ``isError`` result."""
+    """An AWS call failed; the message is shown to the model as an ``isError`` result.
 
-    def __init__(self, message: str, code: str = "") -> None:
+    ``maybe_started``: a start call failed after its request may have reached Step Functions
+    (no answer, or one that cannot be read), so the execution may have started all the same."""
+
+    def __init__(self, message: str, code: str = "", *, maybe_started: bool = False) -> None:
         super().__init__(message)
         self.code = code  # the AWS error code, when there is one
+        self.maybe_started = maybe_started
+
+
+def json_depth(value: Any, limit: int | None = None) -> int:
+    """Levels of objects and arrays in ``value`` (0 for a string, number, boolean or null),
+    without recursion; once past ``limit``, the walk stops and answers ``limit + 1``."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if limit is not None and depth > limit:
+                return limit + 1
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend(
+                (child, depth + 1) for child in children if isinstance(child, dict | list)
+            )
+    return deepest
+
+
+# Unpaired UTF-16 surrogates: valid in JSON text as \uD800-style escapes (and so in an execution's
+# output), but no UTF-8 can carry them, and the MCP SDK fails to encode a message holding one.
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` with each unpaired surrogate written as its JSON escape (``\\ud800``)."""
+    return SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+EXCERPT_CHARACTERS = 60
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARACTERS) -> str:
+    """Text someone sent, quoted and cut to ``limit`` characters: how messages show it, so a huge
+    value is never repeated whole."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
