@@ -347,3 +347,32 @@ async def test_http_with_a_token_refuses_requests_without_it(
         process.wait(timeout=10)
         assert process.stderr is not None
         process.stderr.close()
+
+
+async def test_an_inferred_tool_refuses_a_wrong_type_and_runs_fields_inference_never_saw(
+    package_dir: Path, aws_env: dict[str, str], local_aws: Any
+) -> None:
+    """support_triage has no schema: its input is inferred from the JSONata definition."""
+    name = "ai-workflows-support-triage"
+    before = executions(local_aws, name)
+    async with server(package_dir, aws_env) as session:
+        listed = {t.name: t for t in (await session.list_tools()).tools}
+        schema = listed["support_triage"].input_schema
+        assert schema["properties"]["customerTier"]["type"] == "string"
+        assert "Read by states" in schema["properties"]["customerTier"]["description"]
+        wrong = await session.call_tool(
+            "support_triage", {"subject": "Invoice", "body": "x", "customerTier": 5}
+        )
+        assert wrong.is_error and "customerTier" in text(wrong)
+        assert executions(local_aws, name) == before  # refused before any execution
+        extra = await session.call_tool(
+            "support_triage",
+            {"subject": "Refund please", "body": "charged twice", "customerTier": "gold",
+             "ticketId": "T-77", "channel": {"kind": "email"}},
+        )  # fmt: skip
+    assert not extra.is_error, text(extra)
+    assert extra.structured_content is not None
+    assert extra.structured_content["output"]["queue"] == "billing"
+    arn = str(extra.structured_content["executionArn"])
+    recorded = local_aws.client("stepfunctions").describe_execution(executionArn=arn)["input"]
+    assert json.loads(recorded)["ticketId"] == "T-77"  # objects stay open: passed on as sent

@@ -281,6 +281,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("open-world", SWITCH, "MCP annotation openWorldHint", scope="workflow", example="true"),
     Setting(
+        "schema-file",
+        PATH,
+        "a JSON Schema or OpenAPI file (relative to the configuration file) for this "
+        "workflow's input when the registry has none",
+        scope="workflow",
+        example='"schemas/order.json"',
+    ),
+    Setting(
         "input",
         _choice("schema", "inferred", "free-form"),
         "where the input schema comes from (default: the registry's, else inferred)",

@@ -54,6 +54,7 @@ class WorkflowSettings:
     stop_on_cancel: bool | None = None
     target: str | None = None
     input: Literal["schema", "inferred", "free-form"] | None = None
+    schema_file: str | None = None  # resolved against the configuration file's folder
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def _file_layer(path: Path) -> tuple[dict[str, Any], dict[str, WorkflowSettings]
     }
     if "output" in layer:  # relative to the file, not to wherever the command runs
         layer["output"] = (path.parent / layer["output"]).resolve()
-    return layer, _workflows(table.get(WORKFLOWS_KEY, {}), where)
+    return layer, _workflows(table.get(WORKFLOWS_KEY, {}), where, path.parent)
 
 
 def _cli_layer(cli: Mapping[str, Any], cwd: Path) -> dict[str, Any]:
@@ -205,7 +206,7 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     return layer
 
 
-def _workflows(raw: Any, where: str) -> dict[str, WorkflowSettings]:
+def _workflows(raw: Any, where: str, base: Path) -> dict[str, WorkflowSettings]:
     if not isinstance(raw, dict):
         raise CompileError(f"{where}: '{WORKFLOWS_KEY}' must be a table of state machine names")
     result = {}
@@ -218,6 +219,8 @@ def _workflows(raw: Any, where: str) -> dict[str, WorkflowSettings]:
             WORKFLOW_SETTINGS[key].field: checked(WORKFLOW_SETTINGS[key], value, at)
             for key, value in table.items()
         }
+        if values.get("schema_file"):
+            values["schema_file"] = str((base / values["schema_file"]).resolve())
         result[machine] = WorkflowSettings(**values)
     return result
 

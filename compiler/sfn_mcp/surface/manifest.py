@@ -35,6 +35,8 @@ def _source(schema: SchemaSource | None) -> dict[str, str] | None:
         return None
     if schema.ref.registry == INFERRED:
         return {"inferredFrom": "definition", "sha256": schema.version}
+    if schema.ref.arn.startswith("file:"):
+        return {"file": schema.ref.name, "sha256": schema.version}
     return {"arn": schema.ref.arn, "version": schema.version}
 
 
