@@ -104,7 +104,12 @@ def test_host_and_origin_are_checked(served: tuple[str, subprocess.Popen[str]]) 
 @pytest.mark.parametrize("token", ["", "   ", "two words"])
 def test_a_blank_or_unprintable_token_is_refused_at_start(token: str) -> None:
     process = start("--port", str(free_port()), env={"SFN_MCP_HTTP_TOKEN": token})
-    _, stderr = process.communicate(timeout=30)
+    try:
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:  # it served instead of refusing: end it, then fail
+            process.kill()
+            process.wait(timeout=10)
     assert process.returncode != 0
     assert "SFN_MCP_HTTP_TOKEN is set but" in stderr and "Traceback" not in stderr
 
