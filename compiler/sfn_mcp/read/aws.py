@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import boto3
 import botocore.exceptions
@@ -162,20 +162,3 @@ def run_each(
                 results.append(Failure(message, error_code(exc)))
             count(label, index + 1, len(items))
     return results
-
-
-def run_pool(
-    items: Sequence[T],
-    work: Callable[[T], R],
-    *,
-    workers: int,
-    describe: Callable[[T], str],
-    label: str,
-    count: Counter = quiet_count,
-) -> list[R]:
-    """``run_each`` where any failure stops the run: one CompileError naming every failed item."""
-    results = run_each(items, work, workers=workers, describe=describe, label=label, count=count)
-    problems = [r.message for r in results if isinstance(r, Failure)]
-    if problems:
-        raise CompileError(problems)
-    return [cast(R, result) for result in results]
