@@ -2,7 +2,8 @@
 
 sfn-mcp copies the modules of this package unchanged into each generated package as its
 subpackage ``_runtime``; they import only the standard library, ``mcp``, ``pydantic``,
-``jsonschema``, ``anyio`` and ``boto3`` (``uvicorn`` for HTTP), and one another only by relative
+``jsonschema``, ``anyio`` and ``boto3`` (``uvicorn`` for HTTP, ``jwt`` for OAuth), and one another
+only by relative
 imports, so a generated server runs without the compiler installed. One concern per module, each
 importing only modules listed before it:
 
@@ -17,8 +18,9 @@ importing only modules listed before it:
 * ``validation``: arguments checked before any AWS call, and the messages that say what is wrong;
 * ``server``: what the server *serves*: the tools and ``get_execution`` over the low-level MCP
   ``Server``, and each call's result;
-* ``transport``: the command line of a generated server (stdio or streamable HTTP), its bearer
-  token and logging.
+* ``transport``: the command line of a generated server (stdio or streamable HTTP), Host and
+  Origin checks, the bearer token, session limits and logging;
+* ``oauth``: JWT access tokens for OAuth resource-server mode.
 
 Together they:
 
@@ -38,10 +40,15 @@ Together they:
 * publish an ``outputSchema`` per tool and return matching ``structuredContent``; where the
   workflow's output is typed, a SUCCEEDED output that does not match is an error, not data;
 * turn FAILED / TIMED_OUT / ABORTED executions and AWS errors into ``isError`` results that say
-  what happened and what to do.
+  what happened and what to do, and answers that lack what the API guarantees into errors;
+* keep arguments within Step Functions' size (256 KiB) and a depth of 64 before any expensive
+  check, and send any workflow output as valid JSON and UTF-8;
+* start executions through a target alias or version where one was compiled, and refuse a target
+  whose definition moved when ``SFN_MCP_VERIFY_TARGETS`` is set.
 
 Environment: the usual boto3 variables (``AWS_PROFILE``, credentials, ``AWS_ENDPOINT_URL`` …), plus
 ``SFN_MCP_MAX_WAIT_SECONDS`` (overrides every STANDARD workflow's bounded wait),
-``SFN_MCP_LOG_LEVEL`` (default ``WARNING``; logs go to stderr) and ``SFN_MCP_HTTP_TOKEN`` (HTTP
-requests must carry ``Authorization: Bearer <token>``).
+``SFN_MCP_LOG_LEVEL`` (default ``WARNING``; logs go to stderr), ``SFN_MCP_HTTP_TOKEN`` (HTTP
+requests must carry ``Authorization: Bearer <token>``), ``SFN_MCP_OAUTH_ISSUER`` and
+``SFN_MCP_RESOURCE_URL`` (OAuth mode) and ``SFN_MCP_VERIFY_TARGETS``.
 """
