@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -145,7 +145,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise CompileError(f"{path} is not valid TOML: {exc}") from exc
 
 
-def _unknown(table: Mapping[str, Any], known: Mapping[str, Setting], where: str) -> None:
+def _unknown(table: Mapping[str, Any], known: Iterable[str], where: str) -> None:
+    known = set(known)
     unknown = sorted(set(table) - set(known))
     if unknown:
         raise CompileError(
@@ -166,8 +167,7 @@ def _file_layer(path: Path) -> tuple[dict[str, Any], dict[str, WorkflowSettings]
             hint="add one, or pass a file whose top level holds the settings",
         )
     where = f"{path} {TABLE}" if in_pyproject else str(path)
-    known = {**PACKAGE_SETTINGS, WORKFLOWS_KEY: PACKAGE_SETTINGS["prefix"]}
-    _unknown(table, known, where)
+    _unknown(table, {*PACKAGE_SETTINGS, WORKFLOWS_KEY}, where)
     layer = {
         key: checked(PACKAGE_SETTINGS[key], value, where)
         for key, value in table.items()
@@ -180,7 +180,7 @@ def _file_layer(path: Path) -> tuple[dict[str, Any], dict[str, WorkflowSettings]
 
 def _cli_layer(cli: Mapping[str, Any], cwd: Path) -> dict[str, Any]:
     layer = {
-        key: checked(PACKAGE_SETTINGS[key], value, f"--{key}" if key != "tag" else "--tag")
+        key: checked(PACKAGE_SETTINGS[key], value, PACKAGE_SETTINGS[key].flag or key)
         for key, value in cli.items()
         if value not in (None, (), [])
     }
