@@ -55,6 +55,36 @@ class WorkflowSettings:
     target: str | None = None
     input: Literal["schema", "inferred", "free-form"] | None = None
     schema_file: str | None = None  # resolved against the configuration file's folder
+    # source = "files": the machine's ASL file (absolute), its type and tags.
+    definition_file: Path | None = None
+    type: Literal["STANDARD", "EXPRESS"] | None = None
+    tags: Mapping[str, str] | None = None
+
+
+Source = Literal["account", "files", "cloudformation"]
+
+
+@dataclass(frozen=True)
+class ResourceSettings:
+    """What a template cannot say before deployment, keyed by logical id in
+    ``[tool.sfn-mcp.resources]``: the deployed name or ARN, a schema's deployed version, or the
+    local file behind an S3 definition location."""
+
+    name: str | None = None
+    arn: str | None = None
+    version: str | None = None
+    definition_file: Path | None = None  # absolute
+
+
+@dataclass(frozen=True)
+class SchemaFileSettings:
+    """A registry schema kept as a file, keyed by its ARN in ``[tool.sfn-mcp.schemas]``: what
+    DescribeSchema would answer, for sources other than the account."""
+
+    file: Path  # absolute
+    type: Literal["OpenApi3", "JSONSchemaDraft4"]
+    version: str = "1"
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +103,15 @@ class Settings:
     strict: bool = False
     target: str = "latest"
     workflows: Mapping[str, WorkflowSettings] = field(default_factory=dict)
+    # Where the machines come from; for "files" and "cloudformation", what the ARNs name.
+    source: Source = "account"
+    templates: tuple[Path, ...] = ()  # absolute: template files, or folders such as cdk.out
+    account: str | None = None
+    partition: str = "aws"
+    stack_name: str | None = None
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    resources: Mapping[str, ResourceSettings] = field(default_factory=dict)
+    schemas: Mapping[str, SchemaFileSettings] = field(default_factory=dict)
     config_file: Path | None = None
     notes: tuple[str, ...] = ()
 
