@@ -6,13 +6,13 @@ the README's settings table are all made from this table (``tests/`` keeps the R
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sfn_mcp_runtime.contract import DEFAULT_MAX_WAIT_SECONDS, MAX_WAIT_SECONDS
 
-Scope = Literal["package", "workflow"]
+Scope = Literal["package", "workflow", "resource", "schema"]
 DEFAULT_MAX_WORKERS = 8
 
 
@@ -95,6 +95,42 @@ def _target(value: Any) -> str:
     raise ValueError
 
 
+def _account(value: Any) -> str:
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not re.fullmatch(r"\d{12}", text.strip()):
+        raise ValueError
+    return text.strip()
+
+
+def _paths(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    return _names(value)
+
+
+def _strings(value: Any) -> dict[str, str]:
+    """A table of names to strings (numbers and booleans are written as CloudFormation would
+    pass them: as strings)."""
+    if not isinstance(value, dict):
+        raise ValueError
+    result = {}
+    for key, item in value.items():
+        if isinstance(item, bool):
+            item = "true" if item else "false"
+        elif isinstance(item, int | float):
+            item = str(item)
+        if not isinstance(key, str) or not key or not isinstance(item, str):
+            raise ValueError
+        result[key] = item
+    return dict(sorted(result.items()))
+
+
+def _arn(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"arn:[a-z-]+:[a-z0-9-]+:\S*", value.strip()):
+        raise ValueError
+    return value.strip()
+
+
 def _choice(*choices: str) -> Kind:
     def check(value: Any) -> str:
         if value not in choices:
@@ -113,6 +149,11 @@ WORKERS = Kind("a whole number from 1 to 64", _workers)
 VERSION = Kind('a schema version number like "3"', _version)
 TAG = Kind('"KEY=VALUE" with both halves', _tag)
 TARGET = Kind('"latest", "alias:NAME" or "version:N"', _target)
+ACCOUNT = Kind("a 12-digit AWS account id (a string)", _account)
+PATHS = Kind("a list of file or folder paths", _paths)
+STRINGS = Kind("a table of names to string values", _strings)
+ARN = Kind('an ARN ("arn:aws:...")', _arn)
+FILE = Kind("a file path (a string)", _text)
 TOOL_NAME = Kind("1 to 64 lowercase letters, digits and underscores", _tool_name)
 
 
@@ -222,6 +263,53 @@ SETTINGS: tuple[Setting, ...] = (
         "concurrent AWS calls while reading the account",
         default=DEFAULT_MAX_WORKERS,
     ),
+    Setting(
+        "source",
+        _choice("account", "files", "cloudformation"),
+        "where the machines come from: the AWS account, ASL files named per workflow, or "
+        "CloudFormation/SAM/CDK templates (no AWS needed for the last two)",
+        flag="--source",
+        default="account",
+        example='"cloudformation"',
+    ),
+    Setting(
+        "templates",
+        PATHS,
+        "source = cloudformation: template files, or folders such as cdk.out (relative to the "
+        "configuration file)",
+        flag="--template",
+        metavar="PATH",
+        multiple=True,
+        example='["template.yaml"]',
+    ),
+    Setting(
+        "account",
+        ACCOUNT,
+        "source = files or cloudformation: the account the machines are deployed in (their ARNs "
+        "name it)",
+        flag="--account",
+        metavar="ID",
+        example='"123456789012"',
+    ),
+    Setting(
+        "partition",
+        _choice("aws", "aws-cn", "aws-us-gov"),
+        "source = files or cloudformation: the AWS partition the ARNs name",
+        default="aws",
+        example='"aws"',
+    ),
+    Setting(
+        "stack-name",
+        TEXT,
+        "source = cloudformation: the stack's name, for AWS::StackName in templates",
+        example='"ai-workflows"',
+    ),
+    Setting(
+        "parameters",
+        STRINGS,
+        "source = cloudformation: the templates' parameter values (over their defaults)",
+        example='{ Stage = "prod" }',
+    ),
     # Per workflow, under [tool.sfn-mcp.workflows."<state machine name>"].
     Setting(
         "input-mode",
@@ -303,6 +391,28 @@ SETTINGS: tuple[Setting, ...] = (
         example='"alias:prod"',
     ),
     Setting(
+        "definition-file",
+        FILE,
+        "source = files: the workflow's ASL definition, JSON or YAML (relative to the "
+        "configuration file)",
+        scope="workflow",
+        example='"workflows/order.asl.json"',
+    ),
+    Setting(
+        "type",
+        _choice("STANDARD", "EXPRESS"),
+        "source = files: the machine's type (default STANDARD)",
+        scope="workflow",
+        example='"STANDARD"',
+    ),
+    Setting(
+        "tags",
+        STRINGS,
+        "source = files: the machine's tags (the schema tags among them)",
+        scope="workflow",
+        example='{ project = "shop" }',
+    ),
+    Setting(
         "stop-on-cancel",
         SWITCH,
         "StopExecution when the client cancels the call (default: keep running)",
@@ -311,7 +421,66 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
+SETTINGS += (
+    # What a template cannot say before deployment: [tool.sfn-mcp.resources.<LogicalId>].
+    Setting(
+        "name",
+        TEXT,
+        "the deployed name (a name CloudFormation generates)",
+        scope="resource",
+        example='"shop-order-flow-prod"',
+    ),
+    Setting(
+        "arn",
+        ARN,
+        "the deployed ARN, whole",
+        scope="resource",
+        example='"arn:aws:states:eu-west-1:123456789012:stateMachine:shop-order-flow-prod"',
+    ),
+    Setting(
+        "version",
+        VERSION,
+        "an AWS::EventSchemas::Schema's deployed version (default 1)",
+        scope="resource",
+        example='"4"',
+    ),
+    Setting(
+        "definition-file",
+        FILE,
+        "the local file behind a DefinitionS3Location or an S3 DefinitionUri",
+        scope="resource",
+        example='"build/order.asl.json"',
+    ),
+    # A registry schema kept as a file: [tool.sfn-mcp.schemas."<schema ARN>"].
+    Setting(
+        "file",
+        FILE,
+        "the schema's content, as the registry stores it",
+        scope="schema",
+        example='"schemas/order-placed.json"',
+    ),
+    Setting(
+        "type",
+        _choice("OpenApi3", "JSONSchemaDraft4"),
+        "the registry's format of it (default: OpenApi3 if the file has an openapi key)",
+        scope="schema",
+        example='"OpenApi3"',
+    ),
+    Setting(
+        "version", VERSION, "the registry version it is (default 1)", scope="schema", example='"2"'
+    ),
+    Setting(
+        "description",
+        TEXT,
+        "the registry's description of it",
+        scope="schema",
+        example='"OrderPlaced events of the web shop"',
+    ),
+)
+
 PACKAGE_SETTINGS = {s.key: s for s in SETTINGS if s.scope == "package"}
+RESOURCE_SETTINGS = {s.key: s for s in SETTINGS if s.scope == "resource"}
+SCHEMA_SETTINGS = {s.key: s for s in SETTINGS if s.scope == "schema"}
 WORKFLOW_SETTINGS = {s.key: s for s in SETTINGS if s.scope == "workflow"}
 # The anchor's tag filter is two variables; the declared one (the key) names the pair.
 ANCHOR_TAG_VALUE = "STATE_MACHINE_TAG_VALUE"
@@ -321,6 +490,9 @@ ANCHOR_VARIABLES = tuple(s.env for s in PACKAGE_SETTINGS.values() if s.env) + (A
 SELECTION = ("prefix", "state-machines", "tag")
 # The table of per-workflow settings and the table that names them.
 WORKFLOWS_KEY = "workflows"
+RESOURCES_KEY = "resources"
+SCHEMAS_KEY = "schemas"
+TABLES = (WORKFLOWS_KEY, RESOURCES_KEY, SCHEMAS_KEY)
 
 
 def settings_table() -> str:
@@ -346,11 +518,27 @@ def settings_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def _example(header: str, settings: Iterable[Setting]) -> list[str]:
+    settings = list(settings)
+    width = max(len(f"{s.key} = {s.example}") for s in settings)
+    return [header] + [f"{f'{s.key} = {s.example}':<{width}}  # {s.help}" for s in settings]
+
+
 def workflow_example() -> str:
     """The README's example of per-workflow settings, made from the declarations."""
-    width = max(len(f"{s.key} = {s.example}") for s in WORKFLOW_SETTINGS.values())
-    lines = ['[tool.sfn-mcp.workflows."ai-workflows-order-processing"]']
-    for s in WORKFLOW_SETTINGS.values():
-        line = f"{s.key} = {s.example}"
-        lines.append(f"{line:<{width}}  # {s.help}")
+    lines = _example(
+        '[tool.sfn-mcp.workflows."ai-workflows-order-processing"]', WORKFLOW_SETTINGS.values()
+    )
+    return "\n".join(lines) + "\n"
+
+
+def repository_example() -> str:
+    """The README's example of the tables that complete a template, made from the
+    declarations."""
+    lines = _example("[tool.sfn-mcp.resources.OrderFlow]", RESOURCE_SETTINGS.values())
+    lines.append("")
+    lines += _example(
+        '[tool.sfn-mcp.schemas."arn:aws:schemas:eu-west-1:123456789012:schema/shop/OrderPlaced"]',
+        SCHEMA_SETTINGS.values(),
+    )
     return "\n".join(lines) + "\n"

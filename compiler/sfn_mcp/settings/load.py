@@ -25,7 +25,12 @@ from sfn_mcp.settings.declared import (
     ANCHOR_TAG_VALUE,
     DEFAULT_MAX_WORKERS,
     PACKAGE_SETTINGS,
+    RESOURCE_SETTINGS,
+    RESOURCES_KEY,
+    SCHEMA_SETTINGS,
+    SCHEMAS_KEY,
     SELECTION,
+    TABLES,
     WORKFLOW_SETTINGS,
     WORKFLOWS_KEY,
     Setting,
@@ -82,7 +87,7 @@ class SchemaFileSettings:
     DescribeSchema would answer, for sources other than the account."""
 
     file: Path  # absolute
-    type: Literal["OpenApi3", "JSONSchemaDraft4"]
+    type: Literal["OpenApi3", "JSONSchemaDraft4"] | None = None  # None: OpenApi3 if "openapi" in it
     version: str = "1"
     description: str = ""
 
@@ -194,9 +199,17 @@ def _unknown(table: Mapping[str, Any], known: Iterable[str], where: str) -> None
         )
 
 
-def _file_layer(path: Path) -> tuple[dict[str, Any], dict[str, WorkflowSettings]]:
+@dataclass(frozen=True)
+class _Tables:
+    workflows: dict[str, WorkflowSettings] = field(default_factory=dict)
+    resources: dict[str, ResourceSettings] = field(default_factory=dict)
+    schemas: dict[str, SchemaFileSettings] = field(default_factory=dict)
+
+
+def _file_layer(path: Path) -> tuple[dict[str, Any], _Tables]:
     """The ``[tool.sfn-mcp]`` table of a pyproject.toml, or the top level of any other file,
-    with every value checked: the package settings and the per-workflow ones."""
+    with every value checked: the package settings and the tables of per-workflow, per-resource
+    and per-schema ones."""
     data = _read_toml(path)
     in_pyproject = path.name == "pyproject.toml" or "tool" in data or "project" in data
     table = data.get("tool", {}).get("sfn-mcp") if in_pyproject else data
@@ -206,15 +219,36 @@ def _file_layer(path: Path) -> tuple[dict[str, Any], dict[str, WorkflowSettings]
             hint="add one, or pass a file whose top level holds the settings",
         )
     where = f"{path} {TABLE}" if in_pyproject else str(path)
-    _unknown(table, {*PACKAGE_SETTINGS, WORKFLOWS_KEY}, where)
+    _unknown(table, {*PACKAGE_SETTINGS, *TABLES}, where)
     layer = {
         key: checked(PACKAGE_SETTINGS[key], value, where)
         for key, value in table.items()
-        if key != WORKFLOWS_KEY
+        if key not in TABLES
     }
-    if "output" in layer:  # relative to the file, not to wherever the command runs
-        layer["output"] = (path.parent / layer["output"]).resolve()
-    return layer, _workflows(table.get(WORKFLOWS_KEY, {}), where, path.parent)
+    _relative_paths(layer, path.parent)  # to the file, not to wherever the command runs
+    base = path.parent
+    tables = _Tables(
+        workflows={
+            name: WorkflowSettings(**values)
+            for name, values in _table(table, WORKFLOWS_KEY, WORKFLOW_SETTINGS, where, base).items()
+        },
+        resources={
+            name: ResourceSettings(**values)
+            for name, values in _table(table, RESOURCES_KEY, RESOURCE_SETTINGS, where, base).items()
+        },
+        schemas=_schemas(_table(table, SCHEMAS_KEY, SCHEMA_SETTINGS, where, base), where),
+    )
+    return layer, tables
+
+
+def _relative_paths(layer: dict[str, Any], base: Path) -> None:
+    if "output" in layer:
+        layer["output"] = (base / layer["output"]).resolve()
+    if "templates" in layer:
+        layer["templates"] = tuple((base / t).resolve() for t in layer["templates"])
+
+
+PATH_FIELDS = ("definition_file", "file")  # in the tables: files relative to the configuration
 
 
 def _cli_layer(cli: Mapping[str, Any], cwd: Path) -> dict[str, Any]:
@@ -223,8 +257,7 @@ def _cli_layer(cli: Mapping[str, Any], cwd: Path) -> dict[str, Any]:
         for key, value in cli.items()
         if value not in (None, (), [])
     }
-    if "output" in layer:
-        layer["output"] = (cwd / layer["output"]).resolve()
+    _relative_paths(layer, cwd)
     return layer
 
 
@@ -245,22 +278,52 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     return layer
 
 
-def _workflows(raw: Any, where: str, base: Path) -> dict[str, WorkflowSettings]:
+WHAT_NAMES = {
+    WORKFLOWS_KEY: "state machine names",
+    RESOURCES_KEY: "logical ids of template resources",
+    SCHEMAS_KEY: "schema ARNs",
+}
+
+
+def _table(
+    data: Mapping[str, Any],
+    key: str,
+    declared: Mapping[str, Setting],
+    where: str,
+    base: Path,
+) -> dict[str, dict[str, Any]]:
+    """One of the named tables (workflows, resources, schemas): per name, its checked values by
+    field, with file paths made absolute against the configuration file's folder."""
+    raw = data.get(key, {})
     if not isinstance(raw, dict):
-        raise CompileError(f"{where}: '{WORKFLOWS_KEY}' must be a table of state machine names")
+        raise CompileError(f"{where}: '{key}' must be a table of {WHAT_NAMES[key]}")
     result = {}
-    for machine, table in sorted(raw.items()):
-        at = f"{where} {WORKFLOWS_KEY}.{machine}"
+    for name, table in sorted(raw.items()):
+        at = f"{where} {key}.{name}"
         if not isinstance(table, dict):
             raise CompileError(f"{at} must be a table")
-        _unknown(table, WORKFLOW_SETTINGS, at)
+        _unknown(table, declared, at)
         values = {
-            WORKFLOW_SETTINGS[key].field: checked(WORKFLOW_SETTINGS[key], value, at)
-            for key, value in table.items()
+            declared[item].field: checked(declared[item], value, at)
+            for item, value in table.items()
         }
         if values.get("schema_file"):
             values["schema_file"] = str((base / values["schema_file"]).resolve())
-        result[machine] = WorkflowSettings(**values)
+        for path_field in PATH_FIELDS:
+            if values.get(path_field):
+                values[path_field] = (base / values[path_field]).resolve()
+        result[name] = values
+    return result
+
+
+def _schemas(tables: dict[str, dict[str, Any]], where: str) -> dict[str, SchemaFileSettings]:
+    result = {}
+    for arn, values in tables.items():
+        if "file" not in values:
+            raise CompileError(
+                f'{where} {SCHEMAS_KEY}."{arn}": a schema kept as a file needs file = "PATH"'
+            )
+        result[arn] = SchemaFileSettings(**values)
     return result
 
 
@@ -292,7 +355,7 @@ def load_settings(
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
     path = config_path or (find_config(cwd) if search else None)
-    file_layer, workflows = _file_layer(path) if path else ({}, {})
+    file_layer, tables = _file_layer(path) if path else ({}, _Tables())
     layers = [
         ("command line", _cli_layer(cli, cwd)),
         (str(path) if path else "configuration file", file_layer),
@@ -322,7 +385,33 @@ def load_settings(
     )
     if path and env.get(ANCHOR_TAG_VALUE, "").strip():
         ignored = sorted({*ignored, ANCHOR_TAG_VALUE})
-    notes = (f"ignoring {', '.join(ignored)}: {path} configures sfn-mcp",) if ignored else ()
+    notes: tuple[str, ...] = ()
+    if ignored:
+        notes += (f"ignoring {', '.join(ignored)}: {path} configures sfn-mcp",)
+    source = pick("source")
+    templates = pick("templates") or ()
+    if source == "cloudformation" and not templates:
+        raise CompileError(
+            "source = cloudformation needs the templates to read",
+            hint='set templates = ["template.yaml"] in [tool.sfn-mcp] (files or folders such as '
+            "cdk.out), or pass --template PATH",
+        )
+    if source == "files" and not any(w.definition_file for w in tables.workflows.values()):
+        raise CompileError(
+            "source = files needs at least one workflow with a definition file",
+            hint='add [tool.sfn-mcp.workflows."<state machine name>"] with definition-file = '
+            '"path/to/definition.asl.json" (and type, tags)',
+        )
+    unused = sorted(
+        name
+        for name, w in tables.workflows.items()
+        if source != "files" and (w.definition_file or w.type or w.tags is not None)
+    )
+    if unused:
+        notes += (
+            f"ignoring definition-file, type and tags of {', '.join(unused)}: they apply to "
+            f"source = files, and the source is {source}",
+        )
     return Settings(
         prefix=prefix,
         state_machines=selecting.get("state-machines", ()),
@@ -337,7 +426,15 @@ def load_settings(
         max_workers=pick("max-workers"),
         strict=pick("strict"),
         target=pick("target"),
-        workflows=workflows,
+        workflows=tables.workflows,
+        source=source,
+        templates=templates,
+        account=pick("account"),
+        partition=pick("partition"),
+        stack_name=pick("stack-name"),
+        parameters=pick("parameters") or {},
+        resources=tables.resources,
+        schemas=tables.schemas,
         config_file=path,
         notes=notes,
     )
