@@ -81,3 +81,36 @@ def test_a_package_of_only_express_workflows_gets_only_start_sync() -> None:
     )
     actions = [s["Action"] for s in iam_policy(only)["Statement"]]
     assert actions == [["states:StartSyncExecution"], ["states:DescribeStateMachine"]]
+
+
+def test_the_surface_diff_reports_what_the_role_must_newly_grant_and_may_drop() -> None:
+    from sfn_mcp.pipeline import compile_records
+    from sfn_mcp.review.compare import compare
+    from sfn_mcp.review.surface import Surface, parse_surface
+
+    machines = [*example_machines(), machine("shop-refund")]
+
+    def surface(stop: bool, with_refund: bool = True) -> Surface:
+        settings = Settings(
+            prefix="shop-",
+            name="shop_tools",
+            workflows={"shop-refund": WorkflowSettings(stop_on_cancel=stop)},
+        )
+        chosen = machines if with_refund else machines[:-1]
+        text = compile_records(settings, chosen).files["surface.json"]
+        return parse_surface(json.loads(text), label="surface.json")
+
+    stops = compare(surface(False), surface(True))
+    assert [(c.code, c.path, c.new) for c in stops if c.code.startswith("permission")] == [
+        ("permission-added", "permissions.states:StopExecution",
+         [f"{ACCOUNT}:execution:shop-refund:*"]),
+    ]  # fmt: skip
+    dropped = compare(surface(False), surface(False, with_refund=False))
+    removed = {c.path for c in dropped if c.code == "permission-removed"}
+    assert removed == {
+        "permissions.states:StartExecution",
+        "permissions.states:DescribeExecution",
+        "permissions.states:GetExecutionHistory",
+        "permissions.states:DescribeStateMachine",
+    }
+    assert not compare(surface(True), surface(True))

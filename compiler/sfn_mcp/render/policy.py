@@ -58,5 +58,14 @@ def iam_policy(package: Package) -> dict[str, Any]:
     }
 
 
+def grants(policy: dict[str, Any]) -> dict[str, list[str]]:
+    """Action → the resources it is allowed on, sorted: the policy as a reviewer compares it."""
+    by_action: dict[str, set[str]] = {}
+    for statement in policy["Statement"]:
+        for action in statement["Action"]:
+            by_action.setdefault(action, set()).update(statement["Resource"])
+    return {action: sorted(by_action[action]) for action in sorted(by_action)}
+
+
 def policy_file(package: Package) -> str:
     return readable_json(iam_policy(package)) + "\n"

@@ -3,6 +3,7 @@ in the order every output lists them (by tool, breaking first)."""
 
 from __future__ import annotations
 
+from sfn_mcp.review.permissions import permission_changes
 from sfn_mcp.review.surface import Change, Surface, change_order
 from sfn_mcp.review.tools import (
     renames,
@@ -19,7 +20,7 @@ def compare(old: Surface, new: Surface) -> list[Change]:
 
     A tool renamed (the same state machine ARN under exactly one new name) is one change, and
     its two contracts are then compared under the new name."""
-    out = server_changes(old, new)
+    out = server_changes(old, new) + permission_changes(old, new)
     removed = sorted(set(old.tools) - set(new.tools))
     added = sorted(set(new.tools) - set(old.tools))
     renamed = renames(old, new, removed, added)

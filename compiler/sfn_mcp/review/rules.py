@@ -106,6 +106,20 @@ RULES: Final[tuple[Rule, ...]] = (
         "the package name changed: `python -m <package>` in client configurations must change",
     ),
     fixed("server-renamed", "server", N, "the server name clients see in `initialize` changed"),
+    fixed(
+        "permission-added",
+        "server",
+        N,
+        "`iam-policy.json` grants an action on resources it did not: the server's role needs it "
+        "before this package is deployed (one change per action)",
+    ),
+    fixed(
+        "permission-removed",
+        "server",
+        N,
+        "`iam-policy.json` no longer grants an action on some resources: the role may drop it "
+        "(one change per action)",
+    ),
     fixed("tool-removed", "tool", B, "a tool is gone: calls to it fail with an unknown-tool error"),
     fixed(
         "tool-renamed",
@@ -269,6 +283,8 @@ def is_rule(value: object) -> bool:
 # One constant per row: the code names rules by these, never by a string.
 PACKAGE_RENAMED: Final = rule("package-renamed")
 SERVER_RENAMED: Final = rule("server-renamed")
+PERMISSION_ADDED: Final = rule("permission-added")
+PERMISSION_REMOVED: Final = rule("permission-removed")
 TOOL_REMOVED: Final = rule("tool-removed")
 TOOL_RENAMED: Final = rule("tool-renamed")
 TOOL_ADDED: Final = rule("tool-added")

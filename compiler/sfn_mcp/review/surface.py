@@ -119,6 +119,8 @@ class Surface:
     tools: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     server: str | None = None
     package: str | None = None
+    # action → resources, from surfaces that record them (None: an older surface without them)
+    permissions: Mapping[str, tuple[str, ...]] | None = None
     notes: tuple[str, ...] = ()
     exists: bool = True
 
@@ -155,4 +157,18 @@ def parse_surface(data: Any, *, label: str) -> Surface:
         tools=tools,
         server=server if isinstance(server, str) else None,
         package=package if isinstance(package, str) else None,
+        permissions=_permissions(data.get("permissions"), label, hint),
     )
+
+
+def _permissions(raw: Any, label: str, hint: str) -> dict[str, tuple[str, ...]] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not all(
+        isinstance(resources, list) and all(isinstance(r, str) for r in resources)
+        for resources in raw.values()
+    ):
+        raise CompileError(
+            f"{label}: 'permissions' must map each IAM action to a list of resources", hint=hint
+        )
+    return {str(action): tuple(resources) for action, resources in raw.items()}

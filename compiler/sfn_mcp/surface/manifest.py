@@ -2,7 +2,8 @@
 
 For each tool it records what a client sees (name, title, description, annotations, input and
 output schema, exactly as ``tools/list`` answers) and where the tool comes from (state machine ARN
-and type, a SHA-256 of the ASL definition, input/output schema ARN and version). The client-facing
+and type, a SHA-256 of the ASL definition, input/output schema ARN and version); for the whole
+server, the IAM permissions of ``iam-policy.json`` (action → resources). The client-facing
 part is not re-derived here: the rendered package is imported in a child Python and asked for its
 ``tools/list``, so the manifest cannot drift from what the server publishes.
 
@@ -20,6 +21,7 @@ from typing import Any
 from sfn_mcp.diagnostics import CompileError
 from sfn_mcp.ir import Package, Tool
 from sfn_mcp.read.records import INFERRED, SchemaSource
+from sfn_mcp.render.policy import grants, iam_policy
 from sfn_mcp.surface.listing import PackageImportError, served_listing
 from sfn_mcp.text import readable_json
 from sfn_mcp_runtime.contract import RUN_KEYS
@@ -77,6 +79,7 @@ def manifest(package: Package, files: Mapping[str, str]) -> str:
         "surfaceFormat": FORMAT,
         "server": package.server_name,
         "package": package.name,
+        "permissions": grants(iam_policy(package)),
         "tools": [
             _entry(listed, by_name.get(listed["name"]), served.workflows.get(listed["name"], {}))
             for listed in sorted(served.tools, key=lambda t: str(t["name"]))
