@@ -52,11 +52,42 @@ def _label(schema: SchemaSource) -> str:
     return f"schema {schema.ref.registry}/{schema.ref.name} v{schema.version}"
 
 
+# JSON levels a schema document may nest: an object property costs two (``properties``, then the
+# name), so this admits fields 64 objects deep, as deep as the server accepts arguments, and
+# keeps the generator (which recurses) well inside Python's stack.
+MAX_SCHEMA_DEPTH = 160
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Levels of objects and arrays in ``value``, walked without recursion; past ``limit`` the
+    walk stops and answers ``limit + 1``."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return limit + 1
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return deepest
+
+
 def _parse(schema: SchemaSource) -> dict[str, Any]:
     try:
         document = json.loads(schema.content)
+    except RecursionError:
+        document = None  # deeper than Python's parser goes: reported as too deep below
     except ValueError as exc:
         raise CompileError(f"{_label(schema)} is not valid JSON: {exc}") from exc
+    if document is None or (
+        isinstance(document, dict) and _depth(document, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH
+    ):
+        raise CompileError(
+            f"{_label(schema)} nests more than {MAX_SCHEMA_DEPTH} levels of JSON; sfn-mcp "
+            "compiles schemas up to that depth (the server refuses arguments nested deeper "
+            "than 64 levels anyway)",
+            hint="flatten the schema, or move repeated shapes into definitions referenced by $ref",
+        )
     if not isinstance(document, dict):
         raise CompileError(f"{_label(schema)} must be a JSON object")
     return document
@@ -218,8 +249,10 @@ def generate_model(schema: SchemaSource, role: Role = "input") -> GeneratedModel
             # settings_path: never pick up formatter settings from the caller's pyproject.toml
             source = generate(content, settings_path=Path(isolated), **options)
     except Exception as exc:  # the generator raises many types; all mean "this schema"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CompileError(
-            f"{label}: datamodel-code-generator could not build a model: {exc}"
+            f"{label}: datamodel-code-generator could not build a model: "
+            f"{first[:300]}{'...' if len(first) > 300 else ''}"
         ) from exc
     if not isinstance(source, str):
         raise CompileError(f"{label}: the generator returned no single module")
