@@ -65,18 +65,32 @@ def by_name(machines: list[Candidate], settings: Settings) -> list[Candidate]:
     ]
 
 
+def note_unfiltered(
+    settings: Settings, count: int, diagnostics: Diagnostics, *, where: str
+) -> None:
+    """With neither a prefix nor a name list, every machine is selected: say so, and how many."""
+    if not settings.prefix and not settings.state_machines:
+        diagnostics.note(
+            f"no prefix or name list: every state machine {where} is selected ({count})",
+            hint="narrow with --prefix or --state-machine (or in [tool.sfn-mcp])",
+        )
+
+
+def by_tag(selected: list[Selected], settings: Settings) -> list[Selected]:
+    """The exact key=value tag filter, after the name filter."""
+    if not settings.tag:
+        return selected
+    key, value = settings.tag
+    return [s for s in selected if s.tags.get(key) == value]
+
+
 def select(
     aws: Aws, settings: Settings, diagnostics: Diagnostics, *, count: Counter = quiet_count
 ) -> list[Selected]:
     """The machines to compile, sorted by name, with their tags (always read: names, titles,
     descriptions, hints and schemas can all come from tags)."""
     machines = sorted(by_name(list_state_machines(aws), settings), key=lambda m: m.name)
-    if not settings.prefix and not settings.state_machines:
-        diagnostics.note(
-            f"no prefix or name list: every state machine in the region is selected "
-            f"({len(machines)})",
-            hint="narrow with --prefix or --state-machine (or in [tool.sfn-mcp])",
-        )
+    note_unfiltered(settings, len(machines), diagnostics, where="in the region")
     sfn = aws.client("stepfunctions")
 
     def tags_of(machine: Candidate) -> dict[str, str]:
@@ -114,7 +128,4 @@ def select(
             )
             tags = {}
         selected.append(Selected(machine, tags))
-    if settings.tag:
-        key, value = settings.tag
-        selected = [s for s in selected if s.tags.get(key) == value]
-    return selected
+    return by_tag(selected, settings)
