@@ -7,7 +7,6 @@ record every request, so the tests can count exactly what the runtime sent (retr
 from __future__ import annotations
 
 import ast
-import hashlib
 import importlib
 import json
 import os
@@ -26,7 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 import sfn_mcp_runtime
 from sfn_mcp_runtime import aws, definitions, execution, transport
-from sfn_mcp_runtime.contract import RUNTIME_PACKAGE, SERVER_MODULES, TOOLS_IMPORTS
+from sfn_mcp_runtime.contract import (
+    RUNTIME_PACKAGE,
+    SERVER_MODULES,
+    TOOLS_IMPORTS,
+    definition_digest,
+)
 from sfn_mcp_runtime.definitions import Tool, Workflow
 from sfn_mcp_runtime.execution import event_envelope, run_workflow
 from sfn_mcp_runtime.server import build_server
@@ -841,7 +845,7 @@ TARGETED = Workflow(
     ARN + "paid",
     "EXPRESS",
     target_arn=ARN + "paid:prod",
-    definition_sha256=hashlib.sha256(REVIEWED.encode()).hexdigest(),
+    definition_sha256=definition_digest(REVIEWED),
 )
 
 

@@ -4,7 +4,6 @@ points at another definition. Against the local AWS (ministack keeps versions an
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from sfn_mcp_runtime.contract import definition_digest
 from tests.helpers import ROLE, generate, sfn_mcp
 
 pytestmark = pytest.mark.integration
@@ -58,7 +58,7 @@ def surface(tmp_path: Path) -> dict[str, Any]:
 
 
 def sha(document: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(document).encode()).hexdigest()
+    return definition_digest(json.dumps(document))
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ progress up to a bounded wait, stop it on cancel where configured, and read its 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,7 +20,7 @@ import anyio
 from pydantic import BaseModel
 
 from .aws import _call
-from .contract import IDEMPOTENCY_ARGUMENT, MAX_WAIT_SECONDS, STATUS_TOOL
+from .contract import IDEMPOTENCY_ARGUMENT, MAX_WAIT_SECONDS, STATUS_TOOL, definition_digest
 from .definitions import (
     EXECUTION_ARN,
     EXECUTION_NAME,
@@ -321,7 +320,7 @@ async def _verify_target(workflow: Workflow) -> None:
         definition = described.get("definition")
         if not isinstance(definition, str):
             raise WorkflowError(f"DescribeStateMachine for {version} answered without a definition")
-        known = (hashlib.sha256(definition.encode()).hexdigest(), time.monotonic())
+        known = (definition_digest(definition), time.monotonic())
         _VERIFIED[target] = known
     if known[0] != workflow.definition_sha256:
         raise WorkflowError(

@@ -18,7 +18,7 @@ DAILY_ETL_WORKFLOW = Workflow(
     arn="arn:aws:states:us-east-1:000000000000:stateMachine:ai-workflows-daily-etl",
     type="STANDARD",
     max_wait_seconds=50.0,
-    definition_sha256="da55ac42f6a9c29c7bbaffa9fb816fbe667c0fa8c5aeb270ff6a6444d8cdb028",
+    definition_sha256="ec51e4f2a98803df0d4acfe6336557cceab936538dede1bd18e99dc1123fb82b",
 )
 
 
@@ -36,7 +36,7 @@ DOCUMENT_ANALYSIS_WORKFLOW = Workflow(
     name="ai-workflows-document-analysis",
     arn="arn:aws:states:us-east-1:000000000000:stateMachine:ai-workflows-document-analysis",
     type="EXPRESS",
-    definition_sha256="975164713ed140b42ec6c453b0d731b634a801b7ea77f77b8962de6554e98274",
+    definition_sha256="bc413a46a46fd413b717f0a62d3281f8a12d727b89b7ccfdfd0b2a2be20fd4cb",
 )
 
 
@@ -52,7 +52,7 @@ ORDER_PROCESSING_WORKFLOW = Workflow(
     arn="arn:aws:states:us-east-1:000000000000:stateMachine:ai-workflows-order-processing",
     type="STANDARD",
     max_wait_seconds=50.0,
-    definition_sha256="b48ee7c18ac3dfafbf1fb270697d020dae7cb6afd1555e91452c956737b94399",
+    definition_sha256="ade7101caf3c3889cff5e9068fc687240ec3677ef01eea2db0efe89d21c461dc",
 )
 
 
@@ -78,7 +78,7 @@ SUPPORT_TRIAGE_WORKFLOW = Workflow(
     arn="arn:aws:states:us-east-1:000000000000:stateMachine:ai-workflows-support-triage",
     type="STANDARD",
     max_wait_seconds=50.0,
-    definition_sha256="7a39bddaf82287d29899b4f08b345d8465dfa96d6f7a267d136bffb46c9d091f",
+    definition_sha256="4b44b42338ca5e628ea8f1efec404f13c7067a10811c03afbb18734723cebce4",
 )
 
 

@@ -22,7 +22,12 @@ from sfn_mcp.models import schemas_of as model_schemas
 from sfn_mcp.naming import python_identifier, snake_case, strip_prefix, title
 from sfn_mcp.read.records import MachineSource, Role, SchemaSource
 from sfn_mcp.settings import Settings, WorkflowSettings
-from sfn_mcp_runtime.contract import IDEMPOTENCY_ARGUMENT, STATUS_TOOL, TOOLS_IMPORTS
+from sfn_mcp_runtime.contract import (
+    IDEMPOTENCY_ARGUMENT,
+    STATUS_TOOL,
+    TOOLS_IMPORTS,
+    definition_digest,
+)
 
 # Names that tools.py defines or imports; a tool function must not shadow them.
 RESERVED = frozenset(TOOLS_IMPORTS) | {"annotations", "Any", "TOOLS", "models"}
@@ -308,7 +313,7 @@ def build(
                 hints=hints,
                 hint_reasons=hint_reasons,
                 stop_on_cancel=stop_on_cancel,
-                definition_sha256=hashlib.sha256(machine.definition.encode()).hexdigest(),
+                definition_sha256=definition_digest(machine.definition),
                 target=machine.target,
                 target_arn=machine.target_arn,
                 version_arn=machine.version_arn,

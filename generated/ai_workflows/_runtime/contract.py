@@ -8,6 +8,8 @@ nothing needs keeping in step.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Final
 
@@ -66,3 +68,16 @@ class Hints:
     destructive: bool = True
     idempotent: bool = False
     open_world: bool = True
+
+
+def definition_digest(definition: str) -> str:
+    """The SHA-256 that names a reviewed definition: of its JSON with keys sorted and no
+    whitespace, so the same definition re-serialised (by CloudFormation, or a reformatted file)
+    is the same reviewed definition; text that is no JSON is hashed as it is."""
+    try:
+        canonical = json.dumps(
+            json.loads(definition), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+    except (ValueError, RecursionError):
+        canonical = definition
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
