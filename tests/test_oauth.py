@@ -1,7 +1,9 @@
-"""OAuth 2.1 resource-server mode, against a local issuer of our own (an RSA key and its JWKS
-served on 127.0.0.1): only tokens signed by the issuer, for this server, unexpired, pass; 401s
-point at the Protected Resource Metadata; a tool whose workflow is not read-only needs the run
-scope. The generated example package is the server (its runtime copy is this runtime)."""
+"""OAuth 2.1 resource-server mode, against a local issuer of our own (tests/oauth_issuer.py: an
+RSA key and its JWKS served on 127.0.0.1): only tokens signed by the issuer, for this server,
+unexpired, pass; 401s point at the Protected Resource Metadata; a tool whose workflow is not
+read-only needs the run scope, which the metadata advertises. The generated example package is
+the server (its runtime copy is this runtime); tests/test_oauth_clients.py logs in to it with a
+third-party client."""
 
 from __future__ import annotations
 
@@ -10,79 +12,29 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import anyio
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+
+from tests.oauth_issuer import Issuer, free_port, local_issuer
 
 GENERATED = Path(__file__).parents[1] / "generated"
 pytestmark = pytest.mark.anyio
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Issuer:
-    url: str
-    key: Any
-    other_key: Any
-
-    def token(self, *, audience: str, key: Any = None, lifetime: int = 300, **claims: Any) -> str:
-        now = int(time.time())
-        payload = {"iss": self.url, "aud": audience, "sub": "ada", "iat": now,
-                   "exp": now + lifetime, "client_id": "test-client", **claims}  # fmt: skip
-        return jwt.encode(payload, key or self.key, algorithm="RS256", headers={"kid": "k1"})
-
-
 @pytest.fixture(scope="module")
 def issuer() -> Iterator[Issuer]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    jwk |= {"kid": "k1", "use": "sig", "alg": "RS256"}
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    documents = {
-        "/.well-known/oauth-authorization-server": {"issuer": base, "jwks_uri": f"{base}/jwks"},
-        "/jwks": {"keys": [jwk]},
-    }
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            body = json.dumps(documents.get(self.path, {})).encode()
-            self.send_response(200 if self.path in documents else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    try:
-        yield Issuer(base, key, other)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_issuer() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -143,12 +95,11 @@ def test_a_request_without_a_token_is_pointed_at_the_resource_metadata(
     metadata_url = challenge.split('resource_metadata="', 1)[1].split('"', 1)[0]
     with urllib.request.urlopen(metadata_url, timeout=10) as response:
         metadata = json.loads(response.read())
+    assert metadata_url == served.replace("/mcp", "/.well-known/oauth-protected-resource/mcp")
     assert metadata["resource"] == served
-    assert [u.rstrip("/") for u in metadata["authorization_servers"]] == [
-        served.rsplit(":", 1)[0].replace(
-            served.rsplit(":", 1)[0], metadata["authorization_servers"][0].rstrip("/")
-        )
-    ]
+    assert metadata["authorization_servers"] == [issuer.url]
+    # Clients ask for the scopes listed here: the run scope must be among them.
+    assert metadata["scopes_supported"] == ["workflows:run"]
 
 
 def test_only_tokens_of_the_issuer_for_this_server_that_have_not_expired_pass(
@@ -195,3 +146,29 @@ async def test_a_tool_that_is_not_read_only_needs_the_run_scope(
             served, issuer.token(audience=served, scope="workflows:run"), "daily_etl"
         )
     assert "scope" not in allowed  # it got as far as AWS (unreachable here)
+
+
+def test_the_metadata_lists_the_scopes_every_request_needs_and_the_run_scope() -> None:
+    """The SDK alone would list only ``mcp``."""
+    from mcp.server.auth.settings import AuthSettings
+    from starlette.testclient import TestClient
+
+    from sfn_mcp_runtime.oauth import JwtVerifier, advertise_scopes
+    from sfn_mcp_runtime.server import build_server
+
+    resource = "http://127.0.0.1:1/mcp"
+    auth = AuthSettings(
+        issuer_url="http://127.0.0.1:2",
+        resource_server_url=resource,
+        required_scopes=["mcp"],
+        validate_token_resource=False,
+    )
+    server = build_server("t", version="1", instructions="i", tools=())
+    verifier = JwtVerifier("http://127.0.0.1:2", resource, "http://127.0.0.1:2/jwks")
+    app = server.streamable_http_app(auth=auth, token_verifier=verifier)
+    advertise_scopes(app, auth, "workflows:run")
+    path = "/.well-known/oauth-protected-resource/mcp"
+    assert [getattr(route, "path", None) for route in app.routes].count(path) == 1
+    answer = TestClient(app).get(path, headers={"Origin": "http://localhost:6274"})
+    assert answer.json()["scopes_supported"] == ["mcp", "workflows:run"]
+    assert answer.headers["access-control-allow-origin"] == "*"  # browser clients read it too

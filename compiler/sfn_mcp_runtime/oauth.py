@@ -5,7 +5,8 @@ from ``jwks_uri`` in the issuer's metadata, or given), its ``iss`` is the issuer
 includes this server's URL (RFC 8707: the resource it was issued for), and it has not expired
 (30 s of clock skew allowed). Only asymmetric algorithms are accepted, so a token signed with a
 shared secret or ``none`` never passes. The SDK serves the Protected Resource Metadata (RFC 9728)
-and answers 401 with ``resource_metadata``; per-tool scopes are checked in ``server.py``.
+and answers 401 with ``resource_metadata``; ``advertise_scopes`` makes the metadata list every
+scope a client may need, and per-tool scopes are checked in ``server.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 import anyio.to_thread
 import jwt
 from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.routes import create_protected_resource_routes
+from mcp.server.auth.settings import AuthSettings
 
 logger = logging.getLogger("sfn_mcp.runtime")
 
@@ -85,3 +88,22 @@ class JwtVerifier:
             resource=self.audience,
             subject=str(claims["sub"]) if "sub" in claims else None,
         )
+
+
+def advertise_scopes(app: Any, auth: AuthSettings, run_scope: str | None) -> None:
+    """Serve the Protected Resource Metadata with ``scopes_supported`` naming the scopes every
+    request needs and the run scope. The SDK lists only the former, and clients ask for what
+    ``scopes_supported`` lists (the MCP specification's scope selection): without the run scope
+    there, a user who logs in gets a token that can run no workflow that is not read-only.
+    ``app`` is the SDK's Starlette app (its routes are replaced in place)."""
+    scopes = list(dict.fromkeys([*(auth.required_scopes or []), *filter(None, [run_scope])]))
+    if not scopes or auth.resource_server_url is None:
+        return
+    ours = create_protected_resource_routes(
+        resource_url=auth.resource_server_url,
+        authorization_servers=[auth.issuer_url],
+        scopes_supported=scopes,
+    )
+    paths = {getattr(route, "path", None) for route in ours}
+    routes = app.router.routes
+    routes[:] = [*ours, *(route for route in routes if getattr(route, "path", None) not in paths)]

@@ -296,6 +296,10 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
             max_sessions=args.max_sessions,
             session_idle_timeout=SESSION_IDLE_SECONDS,
         )
+        if oauth:
+            from .oauth import advertise_scopes
+
+            advertise_scopes(app, oauth[0], args.run_scope)
         if not args.stateless:
             app = SessionGuard(app, server, args.max_sessions)
         if token:
