@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STATE := .aws-local
 
 .PHONY: help venv aws-local aws-local-stop generate check demo test lint unit integration bench clean \
-	inspector test-inspector
+	inspector test-inspector test-oauth-clients
 
 help:
 	@echo "make demo            start the local AWS, generate the server, call every example tool, stop"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench           sfn-mcp vs the anchor server: start-up, memory, blocking, compile time"
 	@echo "make inspector       install the pinned MCP Inspector CLI into .node/ (needs Node.js 20+, npm)"
 	@echo "make test-inspector  only tests/test_inspector.py: the official MCP Inspector CLI as the client"
+	@echo "make test-oauth-clients  only the OAuth tests: the Inspector logs in to the server (local issuer)"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +65,11 @@ $(NODE_PREFIX)/.installed-$(INSPECTOR_VERSION):
 
 inspector: $(NODE_PREFIX)/.installed-$(INSPECTOR_VERSION)
 
+# tests/test_oauth_clients.py (the Inspector logging in to the server over OAuth) needs no local
+# AWS, so `make unit` runs it too: it installs the Inspector when Node.js is here; without Node.js
+# those tests skip (and fail when CI is set).
+UNIT_NODE := $(if $(shell command -v node 2>/dev/null),inspector)
+
 # Other ports: make aws-local AWS_LOCAL_ARGS="--sfn-port 0 --schemas-port 0" (0 = any free one).
 AWS_LOCAL_ARGS ?=
 aws-local: venv
@@ -96,7 +102,7 @@ lint: venv
 	cd generated && ../$(VENV)/bin/mypy --config-file ../pyproject.toml ai_workflows
 	$(VENV)/bin/sfn-mcp check --offline
 
-unit: venv
+unit: venv $(UNIT_NODE)
 	$(PY) -m pytest -m "not integration" -q
 
 integration: venv inspector
@@ -107,6 +113,9 @@ test: lint inspector
 
 test-inspector: venv inspector
 	$(PY) -m pytest tests/test_inspector.py -q
+
+test-oauth-clients: venv inspector
+	$(PY) -m pytest tests/test_oauth.py tests/test_oauth_clients.py -q
 
 bench: venv $(ANCHOR_VENV)/.installed
 	$(PY) benchmarks/bench.py
