@@ -6,14 +6,15 @@ ANCHOR_VENV := .venv-anchor
 PY := $(VENV)/bin/python
 STATE := .aws-local
 
-.PHONY: help venv aws-local aws-local-stop generate check demo test lint unit integration bench clean \
+.PHONY: help venv aws-local aws-local-stop generate check check-deployed demo test lint unit integration bench clean \
 	inspector test-inspector test-oauth-clients
 
 help:
 	@echo "make demo            start the local AWS, generate the server, call every example tool, stop"
 	@echo "make test            lint + type-check + the whole test suite (starts its own local AWS)"
-	@echo "make generate        regenerate generated/ from the local AWS"
-	@echo "make check           fail if generated/ is not what the local AWS compiles to now"
+	@echo "make generate        regenerate generated/ from examples/template.yaml (no AWS at all)"
+	@echo "make check           fail if generated/ is not what examples/template.yaml compiles to"
+	@echo "make check-deployed  fail if the local AWS runs other definitions than generated/ reviewed"
 	@echo "make aws-local       start ministack + the fake Schema Registry and seed the examples"
 	@echo "make aws-local-stop  stop exactly the processes aws-local started"
 	@echo "make bench           sfn-mcp vs the anchor server: start-up, memory, blocking, compile time"
@@ -78,19 +79,26 @@ aws-local: venv
 aws-local-stop:
 	@if [ -x $(PY) ]; then $(PY) -m localaws stop --state-dir $(STATE); fi
 
-generate: aws-local
-	. $(STATE)/env && $(VENV)/bin/sfn-mcp generate
+# The examples compile from their SAM template ([tool.sfn-mcp] source = "cloudformation"): no
+# AWS environment, no local AWS, no credentials.
+generate: venv
+	$(VENV)/bin/sfn-mcp generate
 
 # Read-only: exit 1 (and say which tools differ, and how) when generated/ is stale.
-check: aws-local
-	. $(STATE)/env && $(VENV)/bin/sfn-mcp check
+check: venv
+	$(VENV)/bin/sfn-mcp check
+
+# The other direction: does the (local) account run what generated/ was reviewed as?
+check-deployed: aws-local
+	. $(STATE)/env && $(VENV)/bin/sfn-mcp check --against-account
 
 # The demo runs its own local AWS on free ports, so it never touches one that `make aws-local`
 # started, and stops exactly what it started.
 DEMO := $(STATE)/demo
 demo: venv
 	$(PY) -m localaws start --state-dir $(DEMO)/aws --sfn-port 0 --schemas-port 0
-	. $(DEMO)/aws/env && $(VENV)/bin/sfn-mcp generate --output $(DEMO) && \
+	. $(DEMO)/aws/env && $(VENV)/bin/sfn-mcp generate --source account --output $(DEMO) && \
+	  $(VENV)/bin/sfn-mcp check --against-account && \
 	  $(PY) -m localaws.demo --package-dir $(DEMO) --package ai_workflows; \
 	  status=$$?; $(PY) -m localaws stop --state-dir $(DEMO)/aws; exit $$status
 

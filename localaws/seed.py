@@ -1,13 +1,12 @@
-"""Seed the example workflows into the local AWS, idempotently.
+"""Deploy the examples' template into the local AWS, idempotently.
 
-Generic over ``examples/``: ``examples/resources.json`` declares the shared resources (the
-schema registry, DynamoDB tables, S3 buckets and the objects to upload) and every
-``examples/<name>/workflow.json`` declares one state machine with its definition, tags, optional
-input schema and Lambda functions (code in ``handlers/``). Nothing here knows a single example.
-
-Placeholders in definitions and Lambda environments: ``${lambda.<key>}`` (the function ARN of a
-Lambda the same manifest declares), ``${table.<key>}``, ``${bucket.<key>}`` (physical names from
-resources.json), ``${account}`` and ``${region}``.
+``examples/template.yaml`` (SAM) is the one source of truth of the example workflows: their state
+machines, schemas, Lambda functions, table, buckets and registry. Its machines and schemas are
+read with the compiler's own repository reader (``sfn_mcp.read.repository``), so the definition
+text, tags and schema content deployed here are exactly what ``sfn-mcp generate`` sees when it
+compiles the template with no AWS; the other resources are read from the template with the same
+intrinsic resolver. ``examples/seed-data.json`` holds what a template does not: the local
+account and region, a default role, and the S3 objects to upload.
 
 Every run converges: missing things are created, changed definitions, schemas, tags, code and
 function settings are updated, and unchanged ones are left alone.
@@ -21,7 +20,6 @@ import hashlib
 import io
 import json
 import mimetypes
-import re
 import time
 import zipfile
 from collections import Counter
@@ -31,15 +29,23 @@ from pathlib import Path
 from typing import Any
 
 from localaws.log import REPO_ROOT, Log, stderr_log
+from sfn_mcp.diagnostics import CompileError, Diagnostics
+from sfn_mcp.read.records import SchemaSource
+from sfn_mcp.read.repository.cloudformation import TemplateReader
+from sfn_mcp.read.repository.found import FoundMachine, FoundSchema
+from sfn_mcp.read.repository.intrinsics import Resolver, Unresolvable
+from sfn_mcp.read.repository.load import load_template
+from sfn_mcp.settings import Settings
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
+TEMPLATE = "template.yaml"
+DATA = "seed-data.json"
+MACHINE_KINDS = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
 LAMBDA_RUNTIME = "python3.12"
 READY_TIMEOUT = 30.0
 
 Clients = Callable[[str], Any]
 Json = dict[str, Any]
-
-PLACEHOLDER = re.compile(r"\$\{(?:(lambda|table|bucket)\.([A-Za-z0-9_-]+)|(account|region))\}")
 
 
 class SeedError(RuntimeError):
@@ -68,43 +74,6 @@ class SeedReport:
         return "; ".join(parts)
 
 
-@dataclass(frozen=True)
-class Workflow:
-    """One ``examples/<name>/workflow.json`` manifest."""
-
-    folder: Path
-    name: str
-    type: str
-    definition_file: Path
-    tags: dict[str, str]
-    schema: Json | None
-    output_schema: Json | None
-    lambdas: dict[str, Json]
-
-    @classmethod
-    def load(cls, folder: Path) -> Workflow:
-        manifest_path = folder / "workflow.json"
-        data = _load_json(manifest_path)
-        try:
-            return cls(
-                folder=folder,
-                name=str(data["name"]),
-                type=str(data.get("type", "STANDARD")),
-                definition_file=folder / str(data.get("definition", "definition.asl.json")),
-                tags={str(k): str(v) for k, v in data.get("tags", {}).items()},
-                schema=data.get("schema"),
-                output_schema=data.get("outputSchema"),
-                lambdas=dict(data.get("lambdas", {})),
-            )
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise SeedError(f"{manifest_path}: malformed manifest ({exc!r})") from exc
-
-
-def load_workflows(examples_dir: Path = EXAMPLES_DIR) -> list[Workflow]:
-    """Every example workflow, in folder-name order."""
-    return [Workflow.load(path.parent) for path in sorted(examples_dir.glob("*/workflow.json"))]
-
-
 def _load_json(path: Path) -> Json:
     try:
         data = json.loads(path.read_text())
@@ -120,93 +89,110 @@ def _code(exc: Exception) -> str:
     return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
 
 
-# --- placeholders ------------------------------------------------------------------------------
+# --- the template ------------------------------------------------------------------------------
 
 
 @dataclass
-class Names:
-    """Values the placeholders resolve to."""
+class Stack:
+    """The examples' template as the seeder deploys it: the compiler's own reading of its
+    machines and schemas (so what is deployed is what a compile from the template sees), and
+    the other resources with their intrinsics resolved."""
 
-    account: str
-    region: str
-    tables: dict[str, str]
-    buckets: dict[str, str]
-    lambdas: dict[str, str] = field(default_factory=dict)
+    template_path: Path
+    settings: Settings
+    template: Json
+    resolver: Resolver
+    machines: list[FoundMachine]
+    schemas: list[FoundSchema]
 
-    def resolve(self, value: Any, where: str) -> Any:
-        """Substitute every placeholder in the strings of a JSON value."""
-        if isinstance(value, dict):
-            return {key: self.resolve(item, where) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.resolve(item, where) for item in value]
-        if not isinstance(value, str):
-            return value
-        resolved = PLACEHOLDER.sub(lambda match: self._one(match, where), value)
-        if "${" in resolved:
-            raise SeedError(f"{where}: malformed placeholder in {value!r}")
-        return resolved
+    @classmethod
+    def load(cls, examples_dir: Path, account: str, region: str) -> Stack:
+        path = examples_dir / TEMPLATE
+        settings = Settings(
+            source="cloudformation", templates=(path,), account=account, region=region
+        )
+        diagnostics = Diagnostics()
+        try:
+            template = load_template(path)
+            reader = TemplateReader(path, template, settings, diagnostics)
+            machines, schemas = reader.machines(), list(reader.schemas().values())
+        except CompileError as exc:
+            raise SeedError(exc.render()) from exc
+        problems = [d.render() for d in diagnostics if d.level != "note"]
+        problems += [f"{s.where}: {s.problem}" for s in schemas if s.source is None]
+        if problems:
+            raise SeedError(f"{path} does not deploy as it is:\n" + "\n".join(problems))
+        return cls(path, settings, template, Resolver(template, settings), machines, schemas)
 
-    def _one(self, match: re.Match[str], where: str) -> str:
-        kind, key, scalar = match.groups()
-        if scalar:
-            return self.account if scalar == "account" else self.region
-        table = {"lambda": self.lambdas, "table": self.tables, "bucket": self.buckets}[kind]
-        if key not in table:
-            known = ", ".join(sorted(table)) or "none"
-            raise SeedError(f"{where}: unknown {match.group(0)} (known {kind}s: {known})")
-        return table[key]
+    def resources(self, *kinds: str) -> list[tuple[str, Json]]:
+        """(logical id, resolved properties) of the resources of these types, in template order."""
+        found = []
+        for logical_id, resource in self.template.get("Resources", {}).items():
+            if resource.get("Type") in kinds:
+                try:
+                    found.append(
+                        (logical_id, self.resolver.resolve(resource.get("Properties", {})))
+                    )
+                except Unresolvable as exc:
+                    raise SeedError(f"{TEMPLATE}: resource {logical_id}: {exc}") from exc
+        return found
+
+    def physical(self, logical_id: str) -> str:
+        try:
+            return str(self.resolver.ref(logical_id))
+        except Unresolvable as exc:
+            raise SeedError(f"{TEMPLATE}: {exc}") from exc
 
 
 # --- resources ---------------------------------------------------------------------------------
 
 
-def _seed_tables(clients: Clients, tables: dict[str, Json], report: SeedReport) -> None:
+def _seed_tables(clients: Clients, stack: Stack, report: SeedReport) -> None:
     dynamodb = clients("dynamodb")
-    for spec in tables.values():
-        name = spec["name"]
+    for _, props in stack.resources("AWS::DynamoDB::Table"):
+        name = props["TableName"]
         try:
             dynamodb.describe_table(TableName=name)
             report.record("tables", "unchanged")
             continue
         except dynamodb.exceptions.ResourceNotFoundException:
             pass
-        key = spec["partitionKey"]
         dynamodb.create_table(
             TableName=name,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+            KeySchema=props["KeySchema"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
         )
         report.record("tables", "created")
 
 
-def _seed_buckets(clients: Clients, buckets: dict[str, Json], report: SeedReport) -> None:
+def _seed_buckets(clients: Clients, stack: Stack, report: SeedReport) -> None:
     s3 = clients("s3")
-    for spec in buckets.values():
+    for _, props in stack.resources("AWS::S3::Bucket"):
         try:
-            s3.head_bucket(Bucket=spec["name"])
+            s3.head_bucket(Bucket=props["BucketName"])
             report.record("buckets", "unchanged")
         except Exception as exc:
             if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
                 raise
-            s3.create_bucket(Bucket=spec["name"])
+            s3.create_bucket(Bucket=props["BucketName"])
             report.record("buckets", "created")
 
 
 def _object_files(examples_dir: Path, spec: Json) -> Iterator[tuple[str, Path]]:
     directory = examples_dir / spec["directory"]
     if not directory.is_dir():
-        raise SeedError(f"resources.json: object directory {directory} does not exist")
+        raise SeedError(f"{DATA}: object directory {directory} does not exist")
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         yield spec.get("prefix", "") + path.relative_to(directory).as_posix(), path
 
 
 def _seed_objects(
-    clients: Clients, examples_dir: Path, objects: list[Json], names: Names, report: SeedReport
+    clients: Clients, examples_dir: Path, objects: list[Json], stack: Stack, report: SeedReport
 ) -> None:
     s3 = clients("s3")
     for spec in objects:
-        bucket = names.resolve("${bucket." + spec["bucket"] + "}", "resources.json objects")
+        bucket = stack.physical(spec["bucket"])
         for key, path in _object_files(examples_dir, spec):
             body = path.read_bytes()
             etag = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
@@ -227,62 +213,50 @@ def _seed_objects(
 # --- schemas -----------------------------------------------------------------------------------
 
 
-def _seed_registry(clients: Clients, registry: Json, report: SeedReport) -> None:
+def _seed_registries(clients: Clients, stack: Stack, report: SeedReport) -> None:
     schemas = clients("schemas")
-    try:
-        schemas.describe_registry(RegistryName=registry["name"])
-        report.record("registries", "unchanged")
-    except schemas.exceptions.NotFoundException:
-        schemas.create_registry(
-            RegistryName=registry["name"], Description=registry.get("description", "")
-        )
-        report.record("registries", "created")
+    for _, props in stack.resources("AWS::EventSchemas::Registry"):
+        name = props["RegistryName"]
+        try:
+            schemas.describe_registry(RegistryName=name)
+            report.record("registries", "unchanged")
+        except schemas.exceptions.NotFoundException:
+            schemas.create_registry(RegistryName=name, Description=props.get("Description", ""))
+            report.record("registries", "created")
 
 
-def _seed_schema(
-    clients: Clients, registry: str, workflow: Workflow, spec: Json, report: SeedReport
-) -> str:
-    content = _load_json(workflow.folder / spec["file"])
+def _seed_schema(clients: Clients, schema: SchemaSource, report: SeedReport) -> str:
+    """Create or update one schema with exactly the content the template holds."""
+    ref = schema.ref
     wanted = {
-        "RegistryName": registry,
-        "SchemaName": spec["name"],
-        "Type": spec["type"],
-        "Content": json.dumps(content, indent=2),
-        "Description": spec.get("description", ""),
+        "RegistryName": ref.registry,
+        "SchemaName": ref.name,
+        "Type": schema.type,
+        "Content": schema.content,
+        "Description": schema.description,
     }
-    schemas = clients("schemas")
+    registry = clients("schemas")
     try:
-        current = schemas.describe_schema(RegistryName=registry, SchemaName=spec["name"])
-    except schemas.exceptions.NotFoundException:
+        current = registry.describe_schema(RegistryName=ref.registry, SchemaName=ref.name)
+    except registry.exceptions.NotFoundException:
         report.record("schemas", "created")
-        return str(schemas.create_schema(**wanted)["SchemaArn"])
-    same = (
-        current.get("Type") == spec["type"]
-        and current.get("Description", "") == wanted["Description"]
-        and _parses_to(current.get("Content"), content)
-    )
+        return str(registry.create_schema(**wanted)["SchemaArn"])
+    same = all(current.get(key, "") == wanted[key] for key in ("Type", "Content", "Description"))
     if same:
         report.record("schemas", "unchanged")
         return str(current["SchemaArn"])
     report.record("schemas", "updated")
-    return str(schemas.update_schema(**wanted)["SchemaArn"])
+    return str(registry.update_schema(**wanted)["SchemaArn"])
 
 
-def _parses_to(text: Any, value: Any) -> bool:
-    try:
-        return bool(json.loads(text) == value)
-    except (TypeError, ValueError):
-        return False
-
-
-# --- Lambda ------------------------------------------------------------------------------------
+# --- Lambda functions --------------------------------------------------------------------------
 
 
 def handler_zip(folder: Path) -> bytes:
-    """A reproducible zip of the Python files in ``<folder>/handlers`` (same bytes every time)."""
+    """A reproducible zip of the Python files in ``folder`` (same bytes every time)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted((folder / "handlers").glob("*.py")):
+        for path in sorted(folder.glob("*.py")):
             info = zipfile.ZipInfo(path.name, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -291,25 +265,21 @@ def handler_zip(folder: Path) -> bytes:
 
 
 def _seed_function(
-    clients: Clients,
-    resources: Json,
-    workflow: Workflow,
-    key: str,
-    names: Names,
-    code: bytes,
-    report: SeedReport,
+    clients: Clients, stack: Stack, logical_id: str, props: Json, report: SeedReport
 ) -> str:
-    spec = workflow.lambdas[key]
-    where = f"{workflow.folder.name}/workflow.json lambdas.{key}"
+    code_folder = stack.template_path.parent / str(props.get("CodeUri", ""))
+    if not code_folder.is_dir():
+        raise SeedError(f"{TEMPLATE}: resource {logical_id}: CodeUri {code_folder} is no folder")
+    code = handler_zip(code_folder)
     settings: Json = {
-        "FunctionName": spec["functionName"],
-        "Runtime": spec.get("runtime", LAMBDA_RUNTIME),
-        "Role": resources["lambdaRoleArn"],
-        "Handler": spec["handler"],
-        "Description": spec.get("description", ""),
-        "Timeout": int(spec.get("timeout", 30)),
-        "MemorySize": int(spec.get("memorySize", 256)),
-        "Environment": {"Variables": names.resolve(spec.get("environment", {}), where)},
+        "FunctionName": props["FunctionName"],
+        "Runtime": props.get("Runtime", LAMBDA_RUNTIME),
+        "Role": props["Role"],
+        "Handler": props["Handler"],
+        "Description": props.get("Description", ""),
+        "Timeout": int(props.get("Timeout", 30)),
+        "MemorySize": int(props.get("MemorySize", 256)),
+        "Environment": {"Variables": props.get("Environment", {}).get("Variables", {})},
     }
     lam = clients("lambda")
     sha = base64.b64encode(hashlib.sha256(code).digest()).decode()
@@ -368,36 +338,40 @@ def _existing_machines(sfn: Any) -> dict[str, str]:
 
 def _seed_machine(
     clients: Clients,
-    resources: Json,
-    workflow: Workflow,
-    definition: Json,
-    tags: dict[str, str],
+    found: FoundMachine,
+    role: str,
     existing: dict[str, str],
     report: SeedReport,
 ) -> str:
+    """Create or update one machine with exactly the definition text and tags the compiler
+    reads from the template."""
     sfn = clients("stepfunctions")
-    text = json.dumps(definition, indent=2)
-    role = resources["stateMachineRoleArn"]
-    arn = existing.get(workflow.name)
+    name, kind, definition, tags = (
+        found.machine.name,
+        found.machine.type,
+        found.definition,
+        found.tags,
+    )
+    arn = existing.get(name)
     if arn is not None:
         current = sfn.describe_state_machine(stateMachineArn=arn)
-        if current.get("type") != workflow.type:
+        if current.get("type") != kind:
             # The type of a state machine cannot be changed: replace it.
             sfn.delete_state_machine(stateMachineArn=arn)
             arn = None
     if arn is None:
         created = sfn.create_state_machine(
-            name=workflow.name,
-            definition=text,
+            name=name,
+            definition=definition,
             roleArn=role,
-            type=workflow.type,
+            type=kind,
             tags=[{"key": key, "value": value} for key, value in tags.items()],
         )
         report.record("workflows", "created")
         return str(created["stateMachineArn"])
     changed = False
-    if not _parses_to(current.get("definition"), definition) or current.get("roleArn") != role:
-        sfn.update_state_machine(stateMachineArn=arn, definition=text, roleArn=role)
+    if current.get("definition") != definition or current.get("roleArn") != role:
+        sfn.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=role)
         changed = True
     have = {t["key"]: t["value"] for t in sfn.list_tags_for_resource(resourceArn=arn)["tags"]}
     extra = sorted(set(have) - set(tags))
@@ -418,64 +392,43 @@ def _seed_machine(
 def seed_examples(
     clients: Clients, examples_dir: Path = EXAMPLES_DIR, log: Log = stderr_log
 ) -> SeedReport:
-    """Create or update every example and its resources; return what was done.
+    """Deploy the examples' template (and upload their data) into the local AWS; return what
+    was done. Every run converges: missing things are created, changed ones updated.
 
     ``clients(service)`` returns a boto3 client for the local AWS (``LocalAws.client``).
     """
     started = time.monotonic()
     clients = functools.cache(clients)
-    resources = _load_json(examples_dir / "resources.json")
-    workflows = load_workflows(examples_dir)
-    if not workflows:
-        raise SeedError(f"no */workflow.json under {examples_dir}")
+    data = _load_json(examples_dir / DATA)
+    stack = Stack.load(examples_dir, str(data["account"]), str(data["region"]))
+    if not stack.machines:
+        raise SeedError(f"{examples_dir / TEMPLATE} defines no state machine")
     report = SeedReport()
-    names = Names(
-        account=str(resources["account"]),
-        region=str(resources["region"]),
-        tables={key: spec["name"] for key, spec in resources.get("tables", {}).items()},
-        buckets={key: spec["name"] for key, spec in resources.get("buckets", {}).items()},
-    )
 
-    _seed_tables(clients, resources.get("tables", {}), report)
-    _seed_buckets(clients, resources.get("buckets", {}), report)
-    _seed_objects(clients, examples_dir, resources.get("objects", []), names, report)
-    registry = resources["registry"]
-    _seed_registry(clients, registry, report)
-
-    planned: list[tuple[Workflow, dict[str, str], dict[str, str]]] = []
-    for workflow in workflows:
-        tags = dict(workflow.tags)
-        for spec, tag_key in (
-            (workflow.schema, resources["schemaTagKey"]),
-            (workflow.output_schema, resources.get("outputSchemaTagKey")),
-        ):
-            if spec is None:
-                continue
-            if not tag_key:
-                raise SeedError(f"{workflow.name}: outputSchema needs outputSchemaTagKey")
-            schema_arn = _seed_schema(clients, registry["name"], workflow, spec, report)
-            report.schemas[spec["name"]] = schema_arn
-            tags[str(tag_key)] = schema_arn
-        code = handler_zip(workflow.folder) if workflow.lambdas else b""
-        lambdas: dict[str, str] = {}
-        for key, spec in workflow.lambdas.items():
-            arn = _seed_function(clients, resources, workflow, key, names, code, report)
-            lambdas[key] = arn
-            report.functions[spec["functionName"]] = arn
-        planned.append((workflow, tags, lambdas))
+    _seed_tables(clients, stack, report)
+    _seed_buckets(clients, stack, report)
+    _seed_objects(clients, examples_dir, data.get("objects", []), stack, report)
+    _seed_registries(clients, stack, report)
+    for schema in stack.schemas:
+        assert schema.source is not None  # Stack.load refused the others
+        report.schemas[schema.source.ref.name] = _seed_schema(clients, schema.source, report)
+    kinds = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+    for logical_id, props in stack.resources(*kinds):
+        arn = _seed_function(clients, stack, logical_id, props, report)
+        report.functions[props["FunctionName"]] = arn
     # Functions become Active in about 0.5 s each; wait for them all at once.
     for name in report.functions:
         _wait_function(clients("lambda"), name)
 
+    roles = {
+        logical_id: str(props.get("Role") or props.get("RoleArn") or data["stateMachineRoleArn"])
+        for logical_id, props in stack.resources(*MACHINE_KINDS)
+    }
     sfn = clients("stepfunctions")
     existing = _existing_machines(sfn)
-    for workflow, tags, lambdas in planned:
-        where = f"{workflow.folder.name}/{workflow.definition_file.name}"
-        scoped = Names(names.account, names.region, names.tables, names.buckets, lambdas)
-        definition = scoped.resolve(_load_json(workflow.definition_file), where)
-        report.machines[workflow.name] = _seed_machine(
-            clients, resources, workflow, definition, tags, existing, report
-        )
+    for found in stack.machines:
+        role = roles.get(found.logical_id, str(data["stateMachineRoleArn"]))
+        report.machines[found.machine.name] = _seed_machine(clients, found, role, existing, report)
     report.seconds = time.monotonic() - started
-    log(f"seeded {len(workflows)} workflows in {report.seconds:.1f} s ({report.summary()})")
+    log(f"seeded {len(stack.machines)} workflows in {report.seconds:.1f} s ({report.summary()})")
     return report

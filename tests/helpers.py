@@ -19,7 +19,11 @@ ROLE = "arn:aws:iam::000000000000:role/ai-workflows-states"
 
 
 def sfn_mcp(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the sfn-mcp command line from the repository root."""
+    """Run the sfn-mcp command line from the repository root. ``generate`` and ``check`` read the
+    account (the local AWS in ``env``) unless the arguments name a source: the repository's own
+    configuration compiles the examples from their template."""
+    if args and args[0] in ("generate", "check") and "--source" not in args:
+        args = (args[0], "--source", "account", *args[1:])
     return subprocess.run(
         [str(SFN_MCP), *args],
         env=env,

@@ -123,3 +123,19 @@ def build_ir(
     package = ir.build(settings, machines, generate_models(machines, diagnostics), diagnostics)
     diagnostics.raise_errors(strict=settings.strict)
     return package, list(diagnostics)
+
+
+def example_records() -> list[MachineSource]:
+    """The four examples as the repository's configuration reads them from
+    ``examples/template.yaml`` (no AWS)."""
+    from pathlib import Path
+
+    from sfn_mcp.read.repository import read_repository
+    from sfn_mcp.settings import load_settings
+
+    root = Path(__file__).parents[1]
+    settings = load_settings({}, config_path=root / "pyproject.toml", env={}, cwd=root)
+    diagnostics = Diagnostics()
+    records = read_repository(settings, diagnostics)
+    diagnostics.raise_errors(strict=False)
+    return records

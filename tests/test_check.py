@@ -107,6 +107,43 @@ def test_check_fails_on_a_changed_schema_and_passes_after_generate(
         publish(refund_machine, REFUND)
 
 
+def test_check_against_the_account_names_the_tools_whose_deployed_definition_moved(
+    env: dict[str, str], refund_machine: Any, local_aws: Any, tmp_path: Path
+) -> None:
+    out = tmp_path / "reviewed"
+    generate(env, out, *SELECT)
+    same = sfn_mcp(env, "check", "--against-account", *SELECT, "-o", str(out))
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "every reviewed workflow runs as reviewed" in same.stdout
+
+    sfn = local_aws.client("stepfunctions")
+    arn = f"{ROLE.split(':iam:')[0]}:states:us-east-1:000000000000:stateMachine:sfn-check-refund"
+    reviewed = sfn.describe_state_machine(stateMachineArn=arn)["definition"]
+    # Formatting alone is no drift: the same definition, re-serialised.
+    sfn.update_state_machine(
+        stateMachineArn=arn, definition=json.dumps(json.loads(reviewed), indent=4)
+    )
+    try:
+        reformatted = sfn_mcp(env, "check", "--against-account", *SELECT, "-o", str(out))
+        assert reformatted.returncode == 0, reformatted.stdout + reformatted.stderr
+
+        changed = {"StartAt": "Refund", "States": {"Refund": {"Type": "Succeed"}}}
+        sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(changed))
+        publish(refund_machine, REFUND | {"description": "v2"})
+        moved = sfn_mcp(env, "check", "--against-account", *SELECT, "-o", str(out))
+        assert moved.returncode == 1, moved.stdout + moved.stderr
+        assert "differs from the reviewed package" in moved.stdout
+        assert f"refund: the definition {arn} runs is not the reviewed one" in moved.stdout
+        assert re.search(
+            r"refund: input schema is \S+RefundRequest version \d+, reviewed", moved.stdout
+        )
+        # --against-account writes nothing and never regenerates
+        assert not list(out.glob("**/*.tmp*"))
+    finally:
+        sfn.update_state_machine(stateMachineArn=arn, definition=reviewed)
+        publish(refund_machine, REFUND)
+
+
 def test_check_errors_exit_2_with_a_hint(env: dict[str, str], tmp_path: Path) -> None:
     result = sfn_mcp(env, "check", "--prefix", "no-such-machines-", "-o", str(tmp_path))
     assert result.returncode == 2

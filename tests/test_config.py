@@ -4,7 +4,12 @@ import pytest
 
 from sfn_mcp.diagnostics import CompileError
 from sfn_mcp.settings import WorkflowSettings, load_settings
-from sfn_mcp.settings.declared import PACKAGE_SETTINGS, settings_table, workflow_example
+from sfn_mcp.settings.declared import (
+    PACKAGE_SETTINGS,
+    repository_example,
+    settings_table,
+    workflow_example,
+)
 
 
 def write(tmp_path: Path, text: str, name: str = "pyproject.toml") -> Path:
@@ -216,3 +221,8 @@ def test_a_near_miss_table_name_is_named(tmp_path: Path, table: str) -> None:
     write(tmp_path, f'[tool."{table}"]\nprefix = "p-"\n')
     with pytest.raises(CompileError, match=f"has a table \\[tool.{table}\\], which sfn-mcp does"):
         load_settings({}, env={}, cwd=tmp_path)
+
+
+def test_the_readme_shows_the_repository_tables_made_from_the_declarations() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert between(readme, "repository-settings") == f"```toml\n{repository_example()}```\n"

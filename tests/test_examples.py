@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from botocore.config import Config
 
-from localaws.seed import EXAMPLES_DIR, PLACEHOLDER, Names, handler_zip, load_workflows
+from localaws.seed import EXAMPLES_DIR, TEMPLATE, handler_zip
 from localaws.stack import LocalAws
 from localaws.stack import count_executions as paginated_count
+from sfn_mcp.read.repository.load import load_template
+from tests.sources import example_records
 
 ORDERS = "ai-workflows-order-processing"
 ETL = "ai-workflows-daily-etl"
@@ -68,39 +70,39 @@ def output(execution: dict[str, Any]) -> Any:
 
 
 def test_examples_are_complete_and_consistent() -> None:
-    workflows = {workflow.name: workflow for workflow in load_workflows()}
-    assert set(workflows) == {ORDERS, ETL, DOCUMENTS, TRIAGE}
-    assert workflows[DOCUMENTS].type == "EXPRESS"
-    assert {workflows[name].type for name in (ORDERS, ETL, TRIAGE)} == {"STANDARD"}
-    assert workflows[TRIAGE].schema is None and not workflows[TRIAGE].lambdas
-    resources = json.loads((EXAMPLES_DIR / "resources.json").read_text())
-    names = Names(
-        account="000000000000",
-        region="us-east-1",
-        tables={key: spec["name"] for key, spec in resources["tables"].items()},
-        buckets={key: spec["name"] for key, spec in resources["buckets"].items()},
-    )
-    for workflow in workflows.values():
-        definition = json.loads(workflow.definition_file.read_text())
-        assert len(definition["Comment"]) > 40, workflow.name
-        for key, spec in workflow.lambdas.items():
-            module = spec["handler"].split(".")[0]
-            assert (workflow.folder / "handlers" / f"{module}.py").is_file(), key
-        # Every placeholder resolves, given the workflow's own Lambda functions.
-        names.lambdas = {key: f"arn:lambda:{key}" for key in workflow.lambdas}
-        text = json.dumps(names.resolve(definition, workflow.name))
-        assert PLACEHOLDER.search(text) is None and "${" not in text
-        if workflow.schema is not None:
-            json.loads((workflow.folder / workflow.schema["file"]).read_text())
+    records = {record.name: record for record in example_records()}
+    assert set(records) == {ORDERS, ETL, DOCUMENTS, TRIAGE}
+    assert records[DOCUMENTS].type == "EXPRESS"
+    assert {records[name].type for name in (ORDERS, ETL, TRIAGE)} == {"STANDARD"}
+    assert records[TRIAGE].schema is None and "lambda" not in records[TRIAGE].definition
+    for record in records.values():
+        definition = json.loads(record.definition)
+        assert len(definition["Comment"]) > 40, record.name
+        # Every substitution of the template resolved: what is deployed names real resources.
+        assert "${" not in record.definition, record.name
+        if record.schema is not None:
+            assert record.schema.ref.registry == "ai-workflows"
+            json.loads(record.schema.content)
+    resources = load_template(EXAMPLES_DIR / TEMPLATE)["Resources"]
+    functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert len(functions) == 6
+    for key, function in functions.items():
+        module = function["Properties"]["Handler"].split(".")[0]
+        assert (EXAMPLES_DIR / function["Properties"]["CodeUri"] / f"{module}.py").is_file(), key
+        name = function["Properties"]["FunctionName"]
+        arn = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+        assert any(arn in r.definition for r in records.values()), f"{key} is used by no workflow"
 
 
 def test_handler_zip_is_reproducible() -> None:
-    folder = EXAMPLES_DIR / "order-processing"
+    folder = EXAMPLES_DIR / "order-processing" / "handlers"
     assert handler_zip(folder) == handler_zip(folder)
 
 
 def test_order_schema_is_an_eventbridge_schema() -> None:
-    schema = json.loads((EXAMPLES_DIR / "order-processing" / "schema.json").read_text())
+    (orders,) = [r for r in example_records() if r.name == ORDERS]
+    assert orders.schema is not None and orders.schema.type == "OpenApi3"
+    schema = json.loads(orders.schema.content)
     envelope = schema["components"]["schemas"]["AWSEvent"]
     assert envelope["x-amazon-events-source"] == "com.example.shop"
     assert envelope["x-amazon-events-detail-type"] == "OrderPlaced"

@@ -1,25 +1,31 @@
-"""The golden record: ``generated/`` is what the examples compile to.
+"""The golden record: ``generated/`` is what the examples compile to, from their template and from
+the account they are deployed to, byte for byte.
 
 The read stage's output for the examples is recorded in ``tests/golden/`` so that the rest of the
 pipeline (models, IR, render, surface) is checked against ``generated/`` byte for byte in the fast
-unit suite, with no local AWS. The integration test keeps the recording honest: the local AWS,
-seeded from ``examples/``, must still read back exactly as recorded (``UPDATE_GOLDEN=1`` rewrites
-it).
+unit suite. Two reads keep the recording honest: ``examples/template.yaml`` read from the
+repository (no AWS) and the local AWS deployed from that template must both read back exactly as
+recorded (``UPDATE_GOLDEN=1`` rewrites it from the local AWS). The command line is run once with
+no AWS environment at all.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from localaws.stack import LocalAws
-from sfn_mcp.pipeline import compile_records, read_account
+from sfn_mcp.diagnostics import Diagnostics
+from sfn_mcp.pipeline import compile_package, compile_records, read_account
 from sfn_mcp.read import Aws
 from sfn_mcp.read.records import dump_records, load_records
+from sfn_mcp.read.repository import read_repository
 from sfn_mcp.settings import Settings, load_settings
 from sfn_mcp.write import read_tree
+from tests.helpers import SFN_MCP
 
 ROOT = Path(__file__).parents[1]
 RECORDS = Path(__file__).parent / "golden" / "ai_workflows.records.json"
@@ -45,13 +51,56 @@ def test_records_round_trip() -> None:
     assert dump_records(load_records(text)) == text
 
 
+def test_the_template_reads_as_recorded() -> None:
+    settings = repository_settings()
+    assert settings.source == "cloudformation"
+    diagnostics = Diagnostics()
+    read = dump_records(read_repository(settings, diagnostics))
+    assert [d.level for d in diagnostics] == ["note"] * 4  # the four schemas' first version
+    assert read == RECORDS.read_text(encoding="utf-8"), (
+        "examples/template.yaml changed: run `make generate` and commit (and UPDATE_GOLDEN=1 "
+        "on the integration test to rewrite the record)"
+    )
+
+
+def test_generate_needs_no_aws_environment_at_all(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_CONFIG_FILE": "/dev/null"}
+    result = subprocess.run(
+        [str(SFN_MCP), "generate", "-o", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Reading 1 template(s)" in result.stderr
+    settings = repository_settings()
+    assert read_tree(tmp_path / settings.name) == read_tree(settings.output / settings.name)
+
+
+def test_the_local_aws_deployed_from_the_template_compiles_to_the_same_bytes(
+    local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in local_aws.env.items():
+        monkeypatch.setenv(key, value)
+    account = repository_settings(source="account")
+    from_account = compile_package(account).files
+    from_template = compile_package(repository_settings()).files
+    assert from_account == from_template
+    committed = read_tree(account.output / account.name)
+    assert {path: text.encode() for path, text in from_account.items()} == committed
+
+
 def test_the_local_aws_reads_back_as_recorded(
     local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for key, value in local_aws.env.items():
         monkeypatch.setenv(key, value)
-    settings = repository_settings(region="us-east-1")
-    recorded = dump_records(read_account(settings, Aws(settings)))
+    settings = repository_settings(source="account", region="us-east-1")
+    recorded = dump_records(read_account(settings, Diagnostics(), Aws(settings)))
     if os.environ.get("UPDATE_GOLDEN"):
         RECORDS.write_text(recorded, encoding="utf-8")
     assert recorded == RECORDS.read_text(encoding="utf-8"), (

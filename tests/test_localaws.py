@@ -157,10 +157,11 @@ def test_reseed_applies_a_changed_example(own_stack: LocalAws, tmp_path: Path) -
     definition = json.loads(definition_path.read_text())
     definition["Comment"] = "Triage v2: " + definition["Comment"]
     definition_path.write_text(json.dumps(definition))
-    schema_path = examples / "daily-etl" / "schema.json"
-    schema = json.loads(schema_path.read_text())
-    schema["properties"]["runDate"]["description"] = "Changed description."
-    schema_path.write_text(json.dumps(schema))
+    template_path = examples / "template.yaml"
+    template = template_path.read_text()
+    described_date = "Business date to process, as YYYY-MM-DD, e.g. 2026-11-20."
+    assert template.count(described_date) == 1
+    template_path.write_text(template.replace(described_date, "Changed description."))
     sfn = own_stack.client("stepfunctions")
     schemas = own_stack.client("schemas")
     try:

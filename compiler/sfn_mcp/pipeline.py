@@ -1,6 +1,7 @@
 """The whole compile in memory, in stage order; writing the result is the caller's last step.
 
-    settings → read (select, pull) → infer → models → IR → render → surface → write
+    settings → read (select, pull; or the repository) → infer → models → IR → render → surface
+    → write
 
 Each stage lives in the folder of its name and imports only from stages before it.
 """
@@ -23,6 +24,7 @@ from sfn_mcp.diagnostics import (
     quiet_count,
 )
 from sfn_mcp.read.aws import describe_error, error_hint, fatal_environment_error
+from sfn_mcp.read.repository import read_repository
 from sfn_mcp.render.policy import POLICY_FILE, policy_file
 from sfn_mcp.settings import Settings
 
@@ -41,11 +43,15 @@ def compile_package(
     progress: Progress = quiet,
     count: Counter = quiet_count,
 ) -> Compiled:
-    """Read the account, then compile in memory. Every problem of the run is collected; errors
-    (and, with ``strict``, warnings) raise one CompileError that names them all."""
+    """Read the source (the account, or the repository's files), then compile in memory. Every
+    problem of the run is collected; errors (and, with ``strict``, warnings) raise one
+    CompileError that names them all."""
     started = time.monotonic()
     diagnostics = Diagnostics()
-    machines = read_account(settings, diagnostics, aws, progress=progress, count=count)
+    if settings.source == "account":
+        machines = read_account(settings, diagnostics, aws, progress=progress, count=count)
+    else:
+        machines = read_repository(settings, diagnostics, progress=progress)
     compiled = compile_records(settings, machines, diagnostics)
     progress(f"Rendered {len(compiled.files)} files in {time.monotonic() - started:.1f} s")
     return compiled

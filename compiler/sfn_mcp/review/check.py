@@ -15,19 +15,23 @@ Two ways to ask, both read-only:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from sfn_mcp.diagnostics import CompileError, Counter, Progress, quiet, quiet_count
-from sfn_mcp.pipeline import compile_package
+from sfn_mcp import read
+from sfn_mcp.diagnostics import CompileError, Counter, Diagnostics, Progress, quiet, quiet_count
+from sfn_mcp.pipeline import compile_package, read_account
+from sfn_mcp.read.select import list_state_machines
 from sfn_mcp.render import runtime_files
 from sfn_mcp.review.compare import compare
 from sfn_mcp.review.render.text import render_text
 from sfn_mcp.review.surface import Change, Surface, parse_surface
-from sfn_mcp.settings import Settings
+from sfn_mcp.settings import Settings, WorkflowSettings
 from sfn_mcp.surface import LISTED_KEYS, MANIFEST, PackageImportError, committed_listing
 from sfn_mcp.write import read_tree, tree_changes
-from sfn_mcp_runtime.contract import RUN_KEYS, RUNTIME_PACKAGE
+from sfn_mcp_runtime.contract import RUN_KEYS, RUNTIME_PACKAGE, definition_digest
 
 FIX = "run `sfn-mcp generate`, review the changes above and commit them"
 
@@ -58,10 +62,18 @@ def _surface(text: bytes | str | None, label: str) -> Surface:
     return parse_surface(data, label=label)
 
 
-def check_account(
+SOURCE_LABEL = {
+    "account": "the account now",
+    "files": "the ASL files now",
+    "cloudformation": "the templates now",
+}
+
+
+def check_source(
     settings: Settings, *, progress: Progress = quiet, count: Counter = quiet_count
 ) -> CheckResult:
-    """Compile from the account in memory and compare with the committed package."""
+    """Compile from the configured source (the account, or the repository's files) in memory
+    and compare with the committed package."""
     target = settings.output / settings.name
     compiled = compile_package(settings, progress=progress, count=count)
     committed = read_tree(target) if target.is_dir() else {}
@@ -70,9 +82,10 @@ def check_account(
     if committed == fresh:
         return CheckResult(True, f"{target} is up to date ({tools} workflow tool(s)).\n")
     old = _surface(committed.get(MANIFEST), f"committed {target.name}/{MANIFEST}")
-    new = _surface(compiled.files[MANIFEST], "the account now")
+    now = SOURCE_LABEL[settings.source]
+    new = _surface(compiled.files[MANIFEST], now)
     changes = compare(old, new)
-    lines = [f"{target} is stale: the account now compiles to a different package.", ""]
+    lines = [f"{target} is stale: {now} compile(s) to a different package.", ""]
     if changes:
         lines.append(render_text(changes, old=old, new=new).rstrip())
     else:
@@ -101,16 +114,21 @@ def _runtime_problems(target: Path) -> list[str]:
     ]
 
 
-def check_offline(target: Path) -> CheckResult:
-    """Without AWS: the committed code against its own manifest and this sfn-mcp's runtime."""
+def _committed_surface(target: Path, flag: str) -> Surface:
+    """The committed package's ``surface.json``, for a check (``flag``) that needs one."""
     manifest_path = target / MANIFEST
     if not manifest_path.is_file():
         raise CompileError(
             f"{manifest_path} does not exist",
             hint="generate the package first (sfn-mcp generate), or point --output/--name or "
-            "--config at it; --offline checks a committed package",
+            f"--config at it; {flag} checks a committed package",
         )
-    recorded = _surface(manifest_path.read_bytes(), f"{target.name}/{MANIFEST}")
+    return _surface(manifest_path.read_bytes(), f"{target.name}/{MANIFEST}")
+
+
+def check_offline(target: Path) -> CheckResult:
+    """Without AWS: the committed code against its own manifest and this sfn-mcp's runtime."""
+    recorded = _committed_surface(target, "--offline")
     try:
         served = committed_listing(target)
     except PackageImportError as exc:
@@ -150,3 +168,111 @@ def check_offline(target: Path) -> CheckResult:
     lines += [f"- {problem}" for problem in problems]
     lines += ["", f"To fix: {FIX}; never edit the generated files."]
     return CheckResult(False, "\n".join(lines) + "\n", changes)
+
+
+def _reviewed_source(entry: Mapping[str, Any] | None) -> str:
+    if not entry:
+        return "none"
+    if "arn" in entry:
+        return f"{entry['arn']} version {entry.get('version')}"
+    return (
+        "inferred from the definition" if "inferredFrom" in entry else f"file {entry.get('file')}"
+    )
+
+
+def _deployed_source(schema: read.SchemaSource | None, reviewed: Mapping[str, Any] | None) -> str:
+    if schema is None:
+        # an inferred or file schema has no counterpart in the account: nothing to compare
+        return _reviewed_source(reviewed) if reviewed and "arn" not in reviewed else "none"
+    if schema.ref.registry == read.records.INFERRED or schema.ref.arn.startswith("file:"):
+        return _reviewed_source(reviewed)
+    return f"{schema.ref.arn} version {schema.version}"
+
+
+def _drift(tool: Mapping[str, Any], machine: read.MachineSource) -> list[str]:
+    """What differs between a reviewed tool and its machine as deployed."""
+    reviewed = tool["stateMachine"]
+    found = []
+    if machine.type != reviewed.get("type"):
+        found.append(f"type is {machine.type}, reviewed {reviewed.get('type')}")
+    if definition_digest(machine.definition) != reviewed.get("definitionSha256"):
+        where = reviewed.get("targetArn") or reviewed.get("arn")
+        found.append(f"the definition {where} runs is not the reviewed one")
+    for role, key, schema in (
+        ("input", "inputSchemaSource", machine.schema),
+        ("output", "outputSchemaSource", machine.output_schema),
+    ):
+        before, after = _reviewed_source(tool.get(key)), _deployed_source(schema, tool.get(key))
+        if before != after:
+            found.append(f"{role} schema is {after}, reviewed {before}")
+    return found
+
+
+def check_deployed(
+    settings: Settings, *, progress: Progress = quiet, count: Counter = quiet_count
+) -> CheckResult:
+    """The committed package against what is deployed: for each workflow tool, its machine's
+    type, the definition its target runs (by hash) and its schemas' ARN and version, read from
+    the account whatever the configured source."""
+    target = settings.output / settings.name
+    recorded = _committed_surface(target, "--against-account")
+    tools = {
+        name: tool
+        for name, tool in sorted(recorded.tools.items())
+        if isinstance(tool.get("stateMachine"), dict) and tool["stateMachine"].get("name")
+    }
+    by_machine = {str(tool["stateMachine"]["name"]): name for name, tool in tools.items()}
+    # What the reviewed tools ran, whatever the configuration says now.
+    targets = {
+        machine: WorkflowSettings(target=str(tools[name]["stateMachine"].get("target") or "latest"))
+        for machine, name in by_machine.items()
+    }
+    account = replace(
+        settings,
+        source="account",
+        prefix="",
+        tag=None,
+        state_machines=(),
+        workflows={
+            m: replace(settings.workflows.get(m, WorkflowSettings()), target=t.target)
+            for m, t in targets.items()
+        },
+    )
+    aws = read.Aws(account)
+    progress(f"Reading the {len(tools)} reviewed workflow(s) from {aws.region} ...")
+    listed = {c.name for c in list_state_machines(aws)}
+    present = tuple(sorted(m for m in by_machine if m in listed))
+    diagnostics = Diagnostics()
+    machines = (
+        read_account(replace(account, state_machines=present), diagnostics, aws, count=count)
+        if present
+        else []
+    )
+    deployed = {m.name: m for m in machines}
+    drifted: list[str] = []
+    for machine, name in sorted(by_machine.items(), key=lambda item: item[1]):
+        if machine not in listed:
+            drifted.append(f"  {name}: state machine {machine!r} is not deployed")
+        elif machine not in deployed:
+            drifted.append(f"  {name}: state machine {machine!r} could not be read (see above)")
+        else:
+            drifted += [f"  {name}: {what}" for what in _drift(tools[name], deployed[machine])]
+    problems = [d.render() for d in diagnostics if d.level == "error"]
+    if not drifted:
+        return CheckResult(
+            True,
+            f"{target}: every reviewed workflow runs as reviewed in {aws.region} "
+            f"({len(tools)} workflow tool(s)).\n",
+        )
+    lines = [
+        f"{target}: what is deployed in {aws.region} differs from the reviewed package:",
+        *drifted,
+    ]
+    if problems:
+        lines += ["", *problems]
+    lines += [
+        "",
+        "To fix: deploy what was reviewed, or regenerate from the account (source = account) "
+        "or from the repository and review the change.",
+    ]
+    return CheckResult(False, "\n".join(lines) + "\n")

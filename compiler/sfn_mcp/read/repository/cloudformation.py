@@ -145,6 +145,7 @@ class TemplateReader:
             where=where,
             unresolved_tags=unresolved,
             auto_publish_alias=alias,
+            logical_id=logical_id,
         )
 
     def _value(self, logical_id: str, kind: str, prop: str, value: Any) -> str:

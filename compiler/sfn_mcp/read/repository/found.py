@@ -20,6 +20,7 @@ class FoundMachine:
     # Tags whose value is known only after deployment: key → why, and what would supply it.
     unresolved_tags: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     auto_publish_alias: str = ""
+    logical_id: str = ""  # in a template; "" for a definition file
 
 
 @dataclass(frozen=True)
