@@ -4,12 +4,16 @@ review their diff."""
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.repository.helpers import EXPECTED, cases, run_case
+from sfn_mcp.pipeline import compile_records
+from sfn_mcp.read.records import load_records
+from tests.repository.helpers import EXPECTED, cases, run_case, settings_of
 
 CASES = cases()
 
@@ -36,3 +40,23 @@ def test_every_case_has_an_expectation() -> None:
     assert CASES
     for case in CASES:
         assert (case / "expected.json").exists() or (case / "expected-error.txt").exists(), case
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if (c / "expected.json").exists()],
+    ids=[c.name for c in CASES if (c / "expected.json").exists()],
+)
+def test_what_a_case_reads_compiles_to_one_tool_per_machine(case: Path) -> None:
+    """The rest of the pipeline takes the records as it takes the account's: a package with a
+    tool for each machine, running exactly the ARN the template deploys."""
+    settings = settings_of(case)
+    machines = load_records((case / "expected.json").read_text(encoding="utf-8"))
+    compiled = compile_records(replace(settings, output=Path("/nonexistent")), machines)
+    surface = json.loads(compiled.files["surface.json"])
+    runs = sorted(
+        (tool["stateMachine"]["arn"], tool["stateMachine"].get("targetArn") or "")
+        for tool in surface["tools"]
+        if tool["stateMachine"]
+    )
+    assert runs == sorted((m.arn, m.target_arn) for m in machines)
