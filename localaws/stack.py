@@ -4,6 +4,10 @@
 start left running), waits until they answer, seeds the example workflows and writes
 ``<state_dir>/env``. ``stop(state_dir)`` ends exactly the processes a start launched.
 
+ministack is run as ``.venv-ministack/bin/python localaws/ministack_launcher.py``: the launcher
+patches ministack's Step Functions callback tasks to record and answer what AWS does (see its
+docstring), then calls ministack's ``main()``.
+
 Files in the state directory:
 
 - ``ministack.pid``, ``schema-registry.pid``: the PID of each server. Each was started in a
@@ -44,7 +48,12 @@ if TYPE_CHECKING:
 from localaws.log import REPO_ROOT, Log, quiet, stderr_log
 from localaws.seed import EXAMPLES_DIR, SeedReport, seed_examples
 
-MINISTACK_BIN = REPO_ROOT / ".venv-ministack" / "bin" / "ministack"
+MINISTACK_PYTHON = REPO_ROOT / ".venv-ministack" / "bin" / "python"
+# ministack runs through this launcher, which patches its Step Functions callback tasks to record
+# what AWS records (see its docstring) and then calls ministack's main().
+MINISTACK_LAUNCHER = REPO_ROOT / "localaws" / "ministack_launcher.py"
+# What stack.py launched before the launcher existed; still recognised, so `stop` ends it.
+LEGACY_MINISTACK_BIN = REPO_ROOT / ".venv-ministack" / "bin" / "ministack"
 HOST = "127.0.0.1"
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
@@ -81,7 +90,7 @@ class Service:
 
     def command(self, port: int) -> list[str]:
         if self is MINISTACK:
-            return [str(MINISTACK_BIN)]
+            return [str(MINISTACK_PYTHON), str(MINISTACK_LAUNCHER)]
         return [
             sys.executable,
             "-m",
@@ -118,7 +127,7 @@ class Service:
     def is_ours(self, cmdline: list[str]) -> bool:
         """Whether a process command line is one this module launches for the service."""
         if self is MINISTACK:
-            return str(MINISTACK_BIN) in cmdline
+            return str(MINISTACK_LAUNCHER) in cmdline or str(LEGACY_MINISTACK_BIN) in cmdline
         return "localaws.schema_registry" in cmdline and "--port" in cmdline
 
 
@@ -191,6 +200,11 @@ def running_pid(state_dir: Path, service: Service) -> int | None:
         return None
     cmdline = _cmdline(pid)
     return pid if cmdline is not None and service.is_ours(cmdline) else None
+
+
+def _current(service: Service, pid: int) -> bool:
+    """Whether a running server of ours is what this version launches (not a legacy ministack)."""
+    return service is not MINISTACK or str(MINISTACK_LAUNCHER) in (_cmdline(pid) or [])
 
 
 def _stop_service(state_dir: Path, service: Service) -> str | None:
@@ -298,9 +312,9 @@ def _log_tail(path: Path, lines: int = 15) -> str:
 
 
 def _launch(state_dir: Path, service: Service, port: int, log: Log) -> subprocess.Popen[bytes]:
-    if service is MINISTACK and not MINISTACK_BIN.exists():
+    if service is MINISTACK and not MINISTACK_PYTHON.exists():
         raise LocalAwsError(
-            f"{MINISTACK_BIN} is missing; create its virtualenv with "
+            f"{MINISTACK_PYTHON} is missing; create its virtualenv with "
             "`make .venv-ministack/.installed` (in the repository root)"
         )
     log_path = service.log_file(state_dir)
@@ -413,6 +427,10 @@ class LocalAws:
             for service, requested in ((MINISTACK, sfn_port), (SCHEMA_REGISTRY, schemas_port)):
                 pid = running_pid(state, service)
                 port = ports.get(service.name)
+                if pid is not None and not _current(service, pid):
+                    log(f"{service.name} (pid {pid}) runs without the launcher; restarting it")
+                    _stop_service(state, service)
+                    pid = None
                 if pid is not None and port is not None:
                     if requested not in (None, 0, port):
                         raise LocalAwsError(

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -269,7 +270,7 @@ def test_stop_never_signals_a_process_that_is_not_ours(tmp_path: Path) -> None:
 def test_a_missing_ministack_virtualenv_says_how_to_create_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stack_module, "MINISTACK_BIN", tmp_path / "no-such-ministack")
+    monkeypatch.setattr(stack_module, "MINISTACK_PYTHON", tmp_path / "no-such-python")
     with pytest.raises(LocalAwsError, match=r"make \.venv-ministack/\.installed"):
         LocalAws.start(tmp_path / "state", sfn_port=0, schemas_port=0, seed=False, log=quiet)
     assert not list((tmp_path / "state").glob("*.pid"))
@@ -281,7 +282,7 @@ def test_a_server_that_dies_at_start_points_to_its_log(
     fake = tmp_path / "ministack"
     fake.write_text("#!/bin/sh\necho 'boom: cannot start' >&2\nexit 3\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(stack_module, "MINISTACK_BIN", fake)
+    monkeypatch.setattr(stack_module, "MINISTACK_PYTHON", fake)
     state = tmp_path / "state"
     with pytest.raises(LocalAwsError) as raised:
         LocalAws.start(state, sfn_port=0, schemas_port=0, seed=False, log=quiet)
@@ -294,3 +295,205 @@ def test_a_server_that_dies_at_start_points_to_its_log(
 def test_attach_without_a_running_stack_says_how_to_start(tmp_path: Path) -> None:
     with pytest.raises(LocalAwsError, match="python -m localaws start"):
         LocalAws.attach(tmp_path)
+
+
+# --- callback tasks: what localaws/ministack_launcher.py adds to ministack ----------------------
+# A machine of their own in a stack of their own (no seeding): the tests create functions and
+# machines that no other test should see.
+
+CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+ROLE = "arn:aws:iam::000000000000:role/callback"
+
+
+def callback_machine(jsonata: bool, **task_fields: int) -> dict[str, object]:
+    """A one-state machine whose Task hands the task token to a Lambda function and waits."""
+    if jsonata:
+        task: dict[str, object] = {
+            "Arguments": {
+                "FunctionName": "notify",
+                "Payload": {
+                    "token": "{% $states.context.Task.Token %}",
+                    "order": "{% $states.input.order %}",
+                },
+            }
+        }
+    else:
+        task = {
+            "Parameters": {
+                "FunctionName": "notify",
+                "Payload": {"token.$": "$$.Task.Token", "order.$": "$.order"},
+            }
+        }
+    state = {"Type": "Task", "Resource": CALLBACK, **task, **task_fields, "End": True}
+    machine: dict[str, object] = {"StartAt": "Wait", "States": {"Wait": state}}
+    if jsonata:
+        machine["QueryLanguage"] = "JSONata"
+    return machine
+
+
+@pytest.fixture(scope="module")
+def callback_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
+    stack = LocalAws.start(tmp_path_factory.mktemp("callback-stack"), 0, 0, seed=False, log=quiet)
+    try:
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("app.py", "def handler(event, context):\n    return {'sent': True}\n")
+        stack.client("lambda").create_function(
+            FunctionName="notify",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": code.getvalue()},
+        )
+        yield stack
+    finally:
+        stack.stop()
+
+
+class Waiting:
+    """An execution that waits at its callback task, and the TaskScheduled event AWS records."""
+
+    def __init__(self, stack: LocalAws, name: str, machine: dict[str, object]) -> None:
+        self.sfn = stack.client("stepfunctions")
+        arn = self.sfn.create_state_machine(
+            name=name, definition=json.dumps(machine), roleArn=ROLE
+        )["stateMachineArn"]
+        self.arn = self.sfn.start_execution(stateMachineArn=arn, input='{"order": 7}')[
+            "executionArn"
+        ]
+        self.details = self._scheduled()
+        self.parameters = json.loads(str(self.details["parameters"]))
+        self.token: str = self.parameters["Payload"]["token"]
+
+    def history(self) -> list[dict[str, object]]:
+        events: list[dict[str, object]] = self.sfn.get_execution_history(
+            executionArn=self.arn, maxResults=1000
+        )["events"]
+        return events
+
+    def _scheduled(self) -> dict[str, object]:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for event in self.history():
+                if event["type"] == "TaskScheduled":
+                    details = event["taskScheduledEventDetails"]
+                    assert isinstance(details, dict)
+                    return details
+            time.sleep(0.05)
+        raise AssertionError(f"{self.arn} never reached its Task state")
+
+    def ended(self, timeout: float = 30) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        while True:
+            described: dict[str, object] = self.sfn.describe_execution(executionArn=self.arn)
+            if described["status"] != "RUNNING" or time.monotonic() > deadline:
+                return described
+            time.sleep(0.05)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("jsonata", [False, True], ids=["jsonpath", "jsonata"])
+def test_the_task_token_is_in_the_scheduled_parameters_and_success_ends_the_execution(
+    callback_stack: LocalAws, jsonata: bool
+) -> None:
+    waiting = Waiting(callback_stack, f"callback-success-{jsonata}", callback_machine(jsonata))
+    assert waiting.details["resourceType"] == "lambda"
+    assert waiting.details["resource"] == "invoke.waitForTaskToken"
+    assert waiting.details["region"] == "us-east-1"
+    assert waiting.parameters == {
+        "FunctionName": "notify",
+        "Payload": {"token": waiting.token, "order": 7},
+    }
+    assert waiting.token
+    time.sleep(0.3)
+    assert waiting.sfn.describe_execution(executionArn=waiting.arn)["status"] == "RUNNING"
+
+    waiting.sfn.send_task_success(taskToken=waiting.token, output='{"approved": true}')
+    described = waiting.ended()
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(str(described["output"])) == {"approved": True}
+    # The task is over: its token now answers TaskTimedOut, as on AWS.
+    with pytest.raises(waiting.sfn.exceptions.TaskTimedOut):
+        waiting.sfn.send_task_success(taskToken=waiting.token, output="{}")
+
+
+@pytest.mark.integration
+def test_send_task_failure_fails_the_execution_with_its_error_and_cause(
+    callback_stack: LocalAws,
+) -> None:
+    waiting = Waiting(callback_stack, "callback-failure", callback_machine(False))
+    waiting.sfn.send_task_failure(
+        taskToken=waiting.token, error="Order.Rejected", cause="out of stock"
+    )
+    described = waiting.ended()
+    assert described["status"] == "FAILED"
+    assert (described["error"], described["cause"]) == ("Order.Rejected", "out of stock")
+
+
+@pytest.mark.integration
+def test_a_wrong_token_is_refused_and_the_execution_keeps_waiting(
+    callback_stack: LocalAws,
+) -> None:
+    waiting = Waiting(callback_stack, "callback-wrong-token", callback_machine(False))
+    sfn = waiting.sfn
+    with pytest.raises(sfn.exceptions.InvalidToken):
+        sfn.send_task_success(taskToken="not-a-token", output="{}")
+    with pytest.raises(sfn.exceptions.TaskDoesNotExist):
+        sfn.send_task_failure(taskToken="00000000-0000-4000-8000-000000000000", error="X")
+    with pytest.raises(sfn.exceptions.InvalidToken):
+        sfn.send_task_heartbeat(taskToken=waiting.token + "x")
+    assert sfn.describe_execution(executionArn=waiting.arn)["status"] == "RUNNING"
+    sfn.send_task_heartbeat(taskToken=waiting.token)  # the right one is accepted
+    sfn.send_task_success(taskToken=waiting.token, output='{"late": false}')
+    assert waiting.ended()["status"] == "SUCCEEDED"
+
+
+@pytest.mark.integration
+def test_a_missed_heartbeat_fails_the_task(callback_stack: LocalAws) -> None:
+    waiting = Waiting(
+        callback_stack, "callback-heartbeat", callback_machine(False, HeartbeatSeconds=1)
+    )
+    assert waiting.details["heartbeatInSeconds"] == 1
+    described = waiting.ended(timeout=15)
+    assert (described["status"], described["error"]) == ("FAILED", "States.HeartbeatTimeout")
+
+
+@pytest.mark.integration
+def test_stopping_an_execution_at_a_callback_task_closes_the_task(
+    callback_stack: LocalAws,
+) -> None:
+    waiting = Waiting(callback_stack, "callback-stop", callback_machine(False, TimeoutSeconds=2))
+    assert waiting.details["timeoutInSeconds"] == 2
+    waiting.sfn.stop_execution(executionArn=waiting.arn, error="Cancelled", cause="by the user")
+    with pytest.raises(waiting.sfn.exceptions.TaskTimedOut):
+        waiting.sfn.send_task_success(taskToken=waiting.token, output="{}")
+    time.sleep(2.5)  # past TimeoutSeconds: the stopped task must not time out into FAILED
+    described = waiting.sfn.describe_execution(executionArn=waiting.arn)
+    assert (described["status"], described["error"]) == ("ABORTED", "Cancelled")
+    assert waiting.history()[-1]["type"] == "ExecutionAborted"
+
+
+def test_the_launcher_refuses_a_ministack_of_another_shape(tmp_path: Path) -> None:
+    python = REPO_ROOT / ".venv-ministack" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("no .venv-ministack")
+    fake = tmp_path / "ministack" / "services"
+    fake.mkdir(parents=True)
+    (tmp_path / "ministack" / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("")
+    (fake / "stepfunctions.py").write_text(
+        "def _execute_task(state_def, raw_input, execution, ctx):\n    return None\n"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+    env["PYTHONPATH"] = str(tmp_path)  # the fake package comes before the real one
+    launched = subprocess.run(
+        [str(python), str(stack_module.MINISTACK_LAUNCHER)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert launched.returncode == 3
+    assert "cannot patch ministack" in launched.stderr
+    assert "_invoke_with_callback() is missing" in launched.stderr
+    assert "TaskScheduled call 0 times" in launched.stderr
