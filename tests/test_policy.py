@@ -9,6 +9,7 @@ from dataclasses import replace
 from parliament import analyze_policy_string
 
 from sfn_mcp.ir import Package
+from sfn_mcp.read.records import MachineSource
 from sfn_mcp.render.policy import iam_policy, policy_file
 from sfn_mcp.settings import Settings, WorkflowSettings
 from tests.sources import build_ir, example_machines, machine
@@ -36,8 +37,10 @@ def test_the_policy_names_exactly_the_actions_and_arns_the_server_uses() -> None
             [f"{ACCOUNT}:execution:shop-free:*", f"{ACCOUNT}:execution:shop-order-placed:*",
              f"{ACCOUNT}:execution:shop-refund:*"],
         ),
-        "StopCancelledExecutions": (
-            ["states:StopExecution"], [f"{ACCOUNT}:execution:shop-refund:*"]
+        "CancelTheirExecutions": (
+            ["states:StopExecution"],
+            [f"{ACCOUNT}:execution:shop-free:*", f"{ACCOUNT}:execution:shop-order-placed:*",
+             f"{ACCOUNT}:execution:shop-refund:*"],
         ),
         "RunExpressWorkflows": (
             ["states:StartSyncExecution"], [f"{ACCOUNT}:stateMachine:shop-ship"]
@@ -51,13 +54,37 @@ def test_the_policy_names_exactly_the_actions_and_arns_the_server_uses() -> None
     assert all(s["Effect"] == "Allow" for s in policy["Statement"])
 
 
-def test_without_stop_on_cancel_there_is_no_stop_permission() -> None:
-    sids = [s["Sid"] for s in iam_policy(package())["Statement"]]
-    assert "StopCancelledExecutions" not in sids
+APPROVAL = {
+    "StartAt": "Approve",
+    "States": {
+        "Approve": {
+            "Type": "Task",
+            "Comment": "Approval: refund this order?",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "notify", "Payload": {"token.$": "$$.Task.Token"}},
+            "End": True,
+        }
+    },
+}
+
+
+def approving() -> MachineSource:
+    return replace(machine("shop-refund"), definition=json.dumps(APPROVAL))
+
+
+def test_only_approval_steps_add_the_task_token_actions_on_any_resource() -> None:
+    sids = {s["Sid"]: s for s in iam_policy(package())["Statement"]}
+    assert "AnswerApprovalSteps" not in sids
+    settings = Settings(prefix="shop-", name="shop_tools")
+    with_steps = build_ir(settings, [*example_machines(), approving()])[0]
+    statement = {s["Sid"]: s for s in iam_policy(with_steps)["Statement"]}["AnswerApprovalSteps"]
+    assert statement["Action"] == ["states:SendTaskSuccess", "states:SendTaskFailure"]
+    assert statement["Resource"] == ["*"]  # a task token names no resource
 
 
 def test_parliament_finds_nothing_wrong() -> None:
-    text = policy_file(package(**{"shop-refund": WorkflowSettings(stop_on_cancel=True)}))
+    settings = Settings(prefix="shop-", name="shop_tools")
+    text = policy_file(build_ir(settings, [*example_machines(), approving()])[0])
     findings = analyze_policy_string(text).findings
     # parliament's IAM data lists DescribeExecution's two resource types (execution, express)
     # as both required; a STANDARD execution ARN is the right and only one here.
@@ -70,9 +97,6 @@ def test_parliament_finds_nothing_wrong() -> None:
         )
     ]
     assert real == [], [(f.issue, f.detail) for f in real]
-    assert json.loads(text) == iam_policy(
-        package(**{"shop-refund": WorkflowSettings(stop_on_cancel=True)})
-    )
 
 
 def test_a_package_of_only_express_workflows_gets_only_start_sync() -> None:
@@ -90,20 +114,16 @@ def test_the_surface_diff_reports_what_the_role_must_newly_grant_and_may_drop() 
 
     machines = [*example_machines(), machine("shop-refund")]
 
-    def surface(stop: bool, with_refund: bool = True) -> Surface:
-        settings = Settings(
-            prefix="shop-",
-            name="shop_tools",
-            workflows={"shop-refund": WorkflowSettings(stop_on_cancel=stop)},
-        )
-        chosen = machines if with_refund else machines[:-1]
-        text = compile_records(settings, chosen).files["surface.json"]
-        return parse_surface(json.loads(text), label="surface.json")
+    def surface(steps: bool, with_refund: bool = True) -> Surface:
+        settings = Settings(prefix="shop-", name="shop_tools")
+        chosen = [*machines[:-1], approving() if steps else machines[-1]]
+        text = compile_records(settings, chosen if with_refund else machines[:-1])
+        return parse_surface(json.loads(text.files["surface.json"]), label="surface.json")
 
-    stops = compare(surface(False), surface(True))
-    assert [(c.code, c.path, c.new) for c in stops if c.code.startswith("permission")] == [
-        ("permission-added", "permissions.states:StopExecution",
-         [f"{ACCOUNT}:execution:shop-refund:*"]),
+    steps = compare(surface(False), surface(True))
+    assert [(c.code, c.path, c.new) for c in steps if c.code.startswith("permission")] == [
+        ("permission-added", "permissions.states:SendTaskFailure", ["*"]),
+        ("permission-added", "permissions.states:SendTaskSuccess", ["*"]),
     ]  # fmt: skip
     dropped = compare(surface(False), surface(False, with_refund=False))
     removed = {c.path for c in dropped if c.code == "permission-removed"}
@@ -111,6 +131,7 @@ def test_the_surface_diff_reports_what_the_role_must_newly_grant_and_may_drop() 
         "permissions.states:StartExecution",
         "permissions.states:DescribeExecution",
         "permissions.states:GetExecutionHistory",
+        "permissions.states:StopExecution",
         "permissions.states:DescribeStateMachine",
     }
     assert not compare(surface(True), surface(True))

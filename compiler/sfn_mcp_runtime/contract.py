@@ -21,12 +21,17 @@ IDEMPOTENCY_ARGUMENT: Final = "idempotency_key"
 # How long a STANDARD tool waits for its execution before answering RUNNING + the ARN.
 DEFAULT_MAX_WAIT_SECONDS: Final = 50.0
 MAX_WAIT_SECONDS: Final = 3600.0  # no MCP client keeps a call open longer than this
+# How often a client should poll a task (a STANDARD execution); per workflow, over this.
+DEFAULT_POLL_INTERVAL_SECONDS: Final = 5.0
+# The tool that answers an approval step for clients that cannot be asked (no elicitation).
+ANSWER_TOOL: Final = "answer_step"
 
 # The folder, inside each generated package, that holds a copy of this runtime.
 RUNTIME_PACKAGE: Final = "_runtime"
 
 # What a generated tools.py may import from the runtime: name -> module of ``_runtime``.
 TOOLS_IMPORTS: Final = {
+    "ApprovalStep": "definitions",
     "ExecutionResult": "definitions",
     "FreeFormInput": "definitions",
     "Tool": "definitions",

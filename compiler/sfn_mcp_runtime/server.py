@@ -17,20 +17,36 @@ from typing import Any
 
 from mcp.server import Server, ServerRequestContext
 from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.context import CallNext, HandlerResult
+from mcp.shared.exceptions import MCPError
 from mcp.types import (
     CONNECTION_CLOSED,
+    METHOD_NOT_FOUND,
     CallToolRequestParams,
     CallToolResult,
+    GetTaskRequestParams,
     JSONRPCError,
     ListToolsResult,
     PaginatedRequestParams,
+    RequestParams,
+    ServerCapabilities,
+    ServerTasksCapability,
+    ServerTasksRequestsCapability,
+    TasksCallCapability,
+    TasksCancelCapability,
+    TaskStatusNotification,
+    TaskStatusNotificationParams,
+    TasksToolsCapability,
     TextContent,
     ToolAnnotations,
+    ToolExecution,
 )
 from mcp.types import Tool as McpTool
+from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .contract import IDEMPOTENCY_ARGUMENT, MAX_WAIT_SECONDS, STATUS_TOOL, Hints
+from .approvals import Action, Pending, pending_step, send_answer
+from .contract import ANSWER_TOOL, IDEMPOTENCY_ARGUMENT, MAX_WAIT_SECONDS, STATUS_TOOL, Hints
 from .definitions import (
     EXECUTION_ARN,
     EXECUTION_NAME,
@@ -42,7 +58,8 @@ from .definitions import (
     excerpt,
     json_depth,
 )
-from .execution import PROGRESS, execution_status
+from .execution import ASK, PROGRESS, START_ONLY, execution_status, owner_of
+from .tasks import EXTENSION, RELATED_TASK_META, State, Tasks, declares_extension, task_id
 from .validation import MAX_REPORTED_ERRORS, _invalid, check_arguments
 
 logger = logging.getLogger("sfn_mcp.runtime")
@@ -221,6 +238,53 @@ def status_tool(tools: tuple[Tool[Any], ...]) -> Tool[ExecutionQuery]:
     )
 
 
+class StepAnswer(BaseModel):
+    """Arguments of the approval tool."""
+
+    model_config = ConfigDict(extra="forbid", title="AnswerStep")
+
+    execution_arn: str = Field(description="The execution that waits for an answer.")
+    approved: bool = Field(description="The user's decision: true approves the step.")
+    comment: str | None = Field(default=None, max_length=2000, description="The user's note.")
+
+
+def answer_tool(tools: tuple[Tool[Any], ...]) -> Tool[StepAnswer] | None:
+    """``answer_step``: answers an approval step for clients that cannot ask the user (only
+    when some workflow has one), for executions of the server's own workflows only."""
+    workflows = tuple(t.workflow for t in tools if t.workflow and t.workflow.approval_steps)
+    if not workflows:
+        return None
+    names = ", ".join(sorted(w.name for w in workflows))
+
+    async def run(reply: StepAnswer) -> ExecutionResult:
+        workflow = owner_of(workflows, reply.execution_arn, ANSWER_TOOL)
+        pending = await pending_step(workflow, reply.execution_arn.strip())
+        if pending is None:
+            raise WorkflowError(
+                f"{excerpt(reply.execution_arn, 256)} waits at no approval step now: it may "
+                f"have been answered already; read it with {STATUS_TOOL}"
+            )
+        content: dict[str, Any] = {"approved": reply.approved}
+        if reply.comment is not None:
+            content["comment"] = reply.comment
+        done = await send_answer(pending, "accept", content)
+        outcome = await execution_status(workflows, reply.execution_arn, 0)
+        return replace(outcome, message=f"{done[:1].upper()}{done[1:]}.")
+
+    return Tool(
+        name=ANSWER_TOOL,
+        title="Answer a workflow's approval step",
+        description="Send the user's answer to a workflow execution that waits for a person "
+        f"(a RUNNING result says so, with the question). Workflows with approval steps: {names}. "
+        "Ask the user first; never answer on their behalf. Approving lets the workflow go on; "
+        "not approving fails the step.",
+        workflow=None,
+        input_model=StepAnswer,
+        run=run,
+        hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),
+    )
+
+
 def tool_annotations(hints: Hints, title: str) -> ToolAnnotations:
     """The MCP annotations (behaviour hints for the client) that ``hints`` names readably."""
     return ToolAnnotations(
@@ -233,6 +297,7 @@ def tool_annotations(hints: Hints, title: str) -> ToolAnnotations:
 
 
 def _listed(tool: Tool[Any]) -> McpTool:
+    standard = tool.workflow is not None and tool.workflow.type == "STANDARD"
     return McpTool(
         name=tool.name,
         title=tool.title,
@@ -240,12 +305,16 @@ def _listed(tool: Tool[Any]) -> McpTool:
         input_schema=tool.input_schema,
         output_schema=tool.output_schema,
         annotations=tool_annotations(tool.hints, tool.title),
+        # 2025-11-25 Tasks: a STANDARD workflow may run as a task; the others answer at once
+        execution=ToolExecution(task_support="optional" if standard else "forbidden"),
     )
 
 
 def served_tools(tools: tuple[Tool[Any], ...]) -> tuple[Tool[Any], ...]:
-    """Every tool the server offers: the workflow tools and the status tool."""
-    return (*tools, status_tool(tools))
+    """Every tool the server offers: the workflow tools, the status tool and, where a workflow
+    waits for people, the approval tool."""
+    answering = answer_tool(tools)
+    return (*tools, status_tool(tools), *((answering,) if answering else ()))
 
 
 def tools_list(tools: tuple[Tool[Any], ...]) -> list[dict[str, Any]]:
@@ -275,6 +344,63 @@ def missing_scope(tool: Tool[Any]) -> str | None:
     return None if token is not None and SCOPES.run in token.scopes else SCOPES.run
 
 
+def _can_elicit(ctx: ServerRequestContext[Any]) -> bool:
+    """Whether the person at the client can be asked here: a 2025-11-25 connection whose
+    client declared elicitation (2026-07-28 plain calls get the approval tool instead)."""
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        return False
+    capabilities = ctx.session.client_capabilities
+    return capabilities is not None and capabilities.elicitation is not None
+
+
+async def _elicit(
+    ctx: ServerRequestContext[Any], message: str, schema: dict[str, Any]
+) -> dict[str, Any]:
+    """One elicitation: the client's answer as {action, content}."""
+    reply = await ctx.session.elicit_form(message, schema, related_request_id=ctx.request_id)
+    return {"action": reply.action, "content": reply.content}
+
+
+CONFIRM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"confirm": {"type": "boolean", "title": "Run it", "default": False}},
+    "required": ["confirm"],
+}
+
+
+async def _confirmed(ctx: ServerRequestContext[Any], tool: Tool[Any], arguments: Any) -> str | None:
+    """For a workflow that asks before it runs: None once the user confirmed, else why not."""
+    if not _can_elicit(ctx):
+        return (
+            f"{tool.name}: this workflow runs only once the user confirms it, and this client "
+            "cannot ask them (it does not support elicitation); nothing was started. Run it "
+            "from a client that can ask, or set confirm = false for it and regenerate."
+        )
+    shown = excerpt(json.dumps(arguments, ensure_ascii=False, sort_keys=True), 600)
+    reply = await _elicit(ctx, f"Run {tool.title} ({tool.name}) with {shown}?", CONFIRM_SCHEMA)
+    content = reply.get("content") or {}
+    if reply.get("action") == "accept" and content.get("confirm") is True:
+        return None
+    return f"{tool.name}: the user did not confirm the run; nothing was started"
+
+
+class _TaskParams(RequestParams):
+    """``tasks/update``: the task and the answers to its questions."""
+
+    task_id: str
+    input_responses: dict[str, Any] | None = None
+
+
+class _Notification:
+    """A notification the SDK's typed union does not know (2025-11-25 task status)."""
+
+    def __init__(self, notification: TaskStatusNotification) -> None:
+        self._notification = notification
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        return self._notification.model_dump(**kwargs)
+
+
 def build_server(
     name: str, *, version: str, instructions: str, tools: tuple[Tool[Any], ...]
 ) -> Server[Any]:
@@ -282,6 +408,11 @@ def build_server(
     by_name = {tool.name: tool for tool in served}
     output_models = {tool.workflow.arn: tool.output_model for tool in tools if tool.workflow}
     listing = ListToolsResult(tools=[_listed(tool) for tool in served])
+
+    def result_of(tool: Tool[Any], outcome: ExecutionResult) -> CallToolResult:
+        return _sendable(tool.name, tool_result(tool.name, outcome, tool.output_model))
+
+    tasks = Tasks(tools, result_of)
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
@@ -291,24 +422,26 @@ def build_server(
     async def call_tool(
         ctx: ServerRequestContext[Any], params: CallToolRequestParams
     ) -> CallToolResult:
-        return _sendable(params.name[:80], await answer(ctx, params))
+        result, _ = await answer(ctx, params)
+        return _sendable(params.name[:80], result)
 
     async def answer(
-        ctx: ServerRequestContext[Any], params: CallToolRequestParams
-    ) -> CallToolResult:
+        ctx: ServerRequestContext[Any], params: CallToolRequestParams, *, start_only: bool = False
+    ) -> tuple[CallToolResult, ExecutionResult | None]:
+        """The call's result, and the execution's outcome where one was started or read."""
         tool = by_name.get(params.name)
         if tool is None:
             known = ", ".join(sorted(by_name))
             return _text_result(
                 f"Unknown tool {excerpt(params.name, 128)}. Tools: {known}", error=True
-            )
+            ), None
         missing = missing_scope(tool)
         if missing:
             return _text_result(
                 f"{tool.name}: the access token lacks the scope {missing!r}, which tools that "
                 "are not read-only need",
                 error=True,
-            )
+            ), None
         arguments = dict(params.arguments or {})
         options: dict[str, Any] = {}
         key = arguments.pop(IDEMPOTENCY_ARGUMENT, None) if tool.takes_idempotency_key else None
@@ -318,40 +451,140 @@ def build_server(
                     f"{_invalid(tool)}\n"
                     f"- {IDEMPOTENCY_ARGUMENT}: must be 1 to 80 letters, digits, - and _",
                     error=True,
-                )
+                ), None
             options["idempotency_key"] = key
         model = await check_arguments(tool, arguments)
         if isinstance(model, str):
-            return _text_result(model, error=True)
+            return _text_result(model, error=True), None
+        if tool.workflow is not None and tool.workflow.confirm:
+            refused = await _confirmed(ctx, tool, arguments)
+            if refused:
+                return _text_result(refused, error=True), None
         wants_progress = bool(ctx.meta and ctx.meta.get("progress_token") is not None)
         reset = PROGRESS.set(ctx.session.report_progress if wants_progress else None)
+        starting = START_ONLY.set(start_only)
+
+        async def ask(pending: Pending) -> None:
+            reply = await _elicit(ctx, pending.message, pending.schema)
+            await _answer_reply(pending, reply)
+
+        asking = ASK.set(ask if _can_elicit(ctx) and not start_only else None)
         try:
             outcome = await tool.run(model, **options)
         except WorkflowError as exc:
-            return _text_result(f"{tool.name}: {exc}", error=True)
+            return _text_result(f"{tool.name}: {exc}", error=True), None
         except Exception as exc:  # a bug must still answer the call, not drop the session
             logger.exception("tool %s failed", tool.name)
             return _text_result(
                 f"{tool.name}: internal error in the server: {type(exc).__name__}: "
                 f"{excerpt(str(exc), 200)}",
                 error=True,
-            )
+            ), None
         finally:
+            ASK.reset(asking)
+            START_ONLY.reset(starting)
             PROGRESS.reset(reset)
         typed = tool.output_model
-        if tool.name == STATUS_TOOL and outcome.execution_arn:
+        if tool.name in (STATUS_TOOL, ANSWER_TOOL) and outcome.execution_arn:
             match = EXECUTION_ARN.match(outcome.execution_arn)
             if match:
                 typed = output_models.get(f"{match['prefix']}:stateMachine:{match['machine']}")
-        return tool_result(tool.name, outcome, typed)
+        return tool_result(tool.name, outcome, typed), outcome
 
-    return _Server(
+    async def as_task(ctx: ServerRequestContext[Any], call_next: CallNext) -> HandlerResult:
+        """Middleware: a ``tools/call`` of a STANDARD workflow becomes a task when the client
+        asked for one (2025-11-25 ``params.task``) or declared the extension (2026-07-28)."""
+        raw = ctx.params or {}
+        tool = by_name.get(str(raw.get("name")))
+        if ctx.method != "tools/call" or not tasks.may_become_task(tool):
+            return await call_next(ctx)
+        modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+        wanted = declares_extension(ctx) if modern else isinstance(raw.get("task"), dict)
+        if not wanted:
+            return await call_next(ctx)
+        params = CallToolRequestParams.model_validate(raw, by_name=False)
+        result, outcome = await answer(ctx, params, start_only=True)
+        if outcome is None or not outcome.execution_arn:
+            return _sendable(params.name[:80], result)  # refused before anything started
+        state = await tasks.state(task_id(outcome.execution_arn))
+        if modern:
+            return {"resultType": "task", **state.fields(era="2026")}
+        return {"task": state.fields(era="2025-11-25")}
+
+    async def get_task(ctx: ServerRequestContext[Any], params: GetTaskRequestParams) -> Any:
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            _require_modern(ctx)
+            return (await tasks.state(params.task_id)).detailed()
+        return (await tasks.state(params.task_id)).fields(era="2025-11-25")
+
+    async def cancel_task(ctx: ServerRequestContext[Any], params: GetTaskRequestParams) -> Any:
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            _require_modern(ctx)
+            await tasks.cancel(params.task_id)
+            return {}
+        return (await tasks.cancel(params.task_id)).fields(era="2025-11-25")
+
+    async def update_task(ctx: ServerRequestContext[Any], params: _TaskParams) -> Any:
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            raise MCPError(code=METHOD_NOT_FOUND, message="Method not found", data="tasks/update")
+        _require_modern(ctx)
+        await tasks.update(params.task_id, params.input_responses or {})
+        return {}
+
+    async def task_result(ctx: ServerRequestContext[Any], params: GetTaskRequestParams) -> Any:
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            raise MCPError(code=METHOD_NOT_FOUND, message="Method not found", data="tasks/result")
+
+        async def ask(pending: Pending) -> dict[str, Any] | None:
+            return await _elicit(ctx, pending.message, pending.schema)
+
+        async def on_change(state: State) -> None:
+            fields = state.fields(era="2025-11-25")
+            notification = TaskStatusNotification(
+                params=TaskStatusNotificationParams.model_validate(fields)
+            )
+            try:
+                await ctx.session.send_notification(_Notification(notification))  # type: ignore[arg-type]
+            except Exception as exc:  # a status notification is a courtesy, never a failure
+                logger.debug("task status notification not sent: %s", exc)
+
+        state = await tasks.until_done(params.task_id, ask if _can_elicit(ctx) else None, on_change)
+        assert state.result is not None
+        result = state.result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        result["_meta"] = {RELATED_TASK_META: {"taskId": params.task_id}}
+        return result
+
+    server = _Server(
         name,
         version=version,
         instructions=instructions,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+    server.middleware.append(as_task)
+    server.add_request_handler("tasks/get", GetTaskRequestParams, get_task)
+    server.add_request_handler("tasks/cancel", GetTaskRequestParams, cancel_task)
+    server.add_request_handler("tasks/update", _TaskParams, update_task)
+    server.add_request_handler("tasks/result", GetTaskRequestParams, task_result)
+    server.extensions[EXTENSION] = {}
+    return server
+
+
+def _require_modern(ctx: ServerRequestContext[Any]) -> None:
+    """2026-07-28 task methods need the extension declared on the request."""
+    if not declares_extension(ctx):
+        raise MCPError(
+            code=-32021,
+            message="Missing required client capability",
+            data={"requiredCapabilities": {"extensions": {EXTENSION: {}}}},
+        )
+
+
+async def _answer_reply(pending: Pending, reply: dict[str, Any]) -> None:
+    action = reply.get("action")
+    content = reply.get("content")
+    chosen: Action = action if action in ("accept", "decline") else "cancel"
+    await send_answer(pending, chosen, content if isinstance(content, dict) else None)
 
 
 class _Server(Server[Any]):
@@ -364,6 +597,21 @@ class _Server(Server[Any]):
     BrokenPipeError ended the process with a traceback. Nobody is there to read that answer
     (a client that is only closing learns the same from its own transport), so it is not
     sent."""
+
+    def get_capabilities(self, *args: Any, **kwargs: Any) -> ServerCapabilities:
+        """The SDK's capabilities, plus 2025-11-25 Tasks: ``tools/call`` may become a task, and
+        a task may be cancelled (no ``tasks/list``: the server keeps no list of tasks)."""
+        capabilities = super().get_capabilities(*args, **kwargs)
+        return capabilities.model_copy(
+            update={
+                "tasks": ServerTasksCapability(
+                    cancel=TasksCancelCapability(),
+                    requests=ServerTasksRequestsCapability(
+                        tools=TasksToolsCapability(call=TasksCallCapability())
+                    ),
+                )
+            }
+        )
 
     async def run(
         self,

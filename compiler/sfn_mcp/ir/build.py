@@ -14,6 +14,7 @@ from dataclasses import replace
 from sfn_mcp import __version__
 from sfn_mcp.diagnostics import CompileError, Diagnostics
 from sfn_mcp.infer import infer_hints
+from sfn_mcp.ir.approvals import ApprovalStep, approval_steps
 from sfn_mcp.ir.names import tool_names
 from sfn_mcp.ir.tags import HINT_TAGS, Tagged, read_tags
 from sfn_mcp.ir.types import Hints, Mode, ModelModule, Package, Tool, ToolInput, ToolOutput
@@ -23,6 +24,7 @@ from sfn_mcp.naming import python_identifier, snake_case, strip_prefix, title
 from sfn_mcp.read.records import MachineSource, Role, SchemaSource
 from sfn_mcp.settings import Settings, WorkflowSettings
 from sfn_mcp_runtime.contract import (
+    ANSWER_TOOL,
     IDEMPOTENCY_ARGUMENT,
     STATUS_TOOL,
     TOOLS_IMPORTS,
@@ -119,6 +121,8 @@ def describe(
     *,
     summary: str | None = None,
     stop_on_cancel: bool = False,
+    approvals: tuple[ApprovalStep, ...] = (),
+    confirm: bool = False,
 ) -> str:
     """Tool description: the configured text or the definition's Comment, the schema's
     description, and how the tool runs (kept even when the text is configured: it is what the
@@ -153,6 +157,14 @@ def describe(
             f"ARN, which {STATUS_TOOL} follows up. Give {IDEMPOTENCY_ARGUMENT} to make a retry "
             f"return the same execution instead of starting another. Cancelling the call {cancel}."
         )
+    for step in approvals:
+        parts.append(
+            f"It waits for a person at step {step.state} ({step.question}): a client that can "
+            f"ask the user does so while the call or task waits; otherwise the result says it "
+            f"waits, and {ANSWER_TOOL} sends the user's answer."
+        )
+    if confirm:
+        parts.append("Each run needs the user's confirmation first (the client asks them).")
     return "\n\n".join(parts)
 
 
@@ -288,6 +300,12 @@ def build(
         stop_on_cancel = bool(override.stop_on_cancel)
         tag = tagged[machine.name]
         hints, hint_reasons = _hints(machine, tag, override)
+        steps = (
+            approval_steps(machine.name, machine.definition, diagnostics)
+            if machine.type != "EXPRESS"
+            else ()
+        )
+        confirm = bool(override.confirm)
         tools.append(
             Tool(
                 name=name,
@@ -301,6 +319,8 @@ def build(
                     wait,
                     summary=override.description or tag.description,
                     stop_on_cancel=stop_on_cancel,
+                    approvals=steps,
+                    confirm=confirm,
                 ),
                 machine_name=machine.name,
                 machine_arn=machine.arn,
@@ -313,6 +333,10 @@ def build(
                 hints=hints,
                 hint_reasons=hint_reasons,
                 stop_on_cancel=stop_on_cancel,
+                poll_interval_seconds=override.poll_interval_seconds
+                or settings.poll_interval_seconds,
+                confirm=confirm,
+                approval_steps=steps,
                 definition_sha256=definition_digest(machine.definition),
                 target=machine.target,
                 target_arn=machine.target_arn,

@@ -8,12 +8,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from sfn_mcp.ir.approvals import ApprovalStep
 from sfn_mcp.read.records import INFERRED, SchemaSource
-from sfn_mcp_runtime.contract import Hints
+from sfn_mcp_runtime.contract import DEFAULT_POLL_INTERVAL_SECONDS, Hints
 
 Mode = Literal["envelope", "detail", "plain", "free-form"]
 
-__all__ = ["Hints", "ModelModule", "Mode", "Package", "Tool", "ToolInput", "ToolOutput"]
+__all__ = [
+    "ApprovalStep",
+    "Hints",
+    "ModelModule",
+    "Mode",
+    "Package",
+    "Tool",
+    "ToolInput",
+    "ToolOutput",
+]
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,9 @@ class Tool:
     stop_on_cancel: bool
     definition_sha256: str
     hint_reasons: tuple[str, ...] = ()  # the hints the definition decided, and why
+    poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS
+    confirm: bool = False  # the user confirms each run first (elicitation)
+    approval_steps: tuple[ApprovalStep, ...] = ()  # where the workflow waits for a person
     target: str = ""  # "" (the machine as it is), "alias:NAME" or "version:N"
     target_arn: str = ""  # the alias's or version's ARN, which executions start
     version_arn: str = ""  # the version whose definition was compiled

@@ -2,9 +2,10 @@
 
 Exactly the actions the runtime calls, on exactly the compiled state machines and their
 executions: StartExecution (STANDARD) and StartSyncExecution (EXPRESS) on each machine;
-DescribeExecution (waiting, get_execution, idempotent retries) and GetExecutionHistory (the current
-state's name in progress messages) on the executions of STANDARD machines; StopExecution only on
-those of machines that stop on cancel; DescribeStateMachine (and DescribeStateMachineAlias where a
+DescribeExecution (waiting, get_execution, idempotent retries, tasks), GetExecutionHistory (the
+current state in progress messages, approval steps) and StopExecution (tasks/cancel, and calls
+that stop on cancel) on the executions of STANDARD machines; SendTaskSuccess/SendTaskFailure (on
+"*": a task token names no resource) only where a workflow has approval steps; DescribeStateMachine (and DescribeStateMachineAlias where a
 tool targets an alias) on the machines, their versions and aliases, which SFN_MCP_VERIFY_TARGETS
 uses to check what runs is what was reviewed. Nothing else: no ``states:*``, no other machine.
 """
@@ -27,11 +28,12 @@ def _executions(machine_arn: str) -> str:
 def iam_policy(package: Package) -> dict[str, Any]:
     standard = sorted(t.machine_arn for t in package.tools if t.workflow_type == "STANDARD")
     express = sorted(t.machine_arn for t in package.tools if t.workflow_type == "EXPRESS")
-    stopping = sorted(t.machine_arn for t in package.tools if t.stop_on_cancel)
     targets = sorted(
         {t.machine_arn for t in package.tools} | {f"{t.machine_arn}:*" for t in package.tools}
     )
     aliases = any(t.target.startswith("alias:") for t in package.tools)
+    # Task tokens name no resource: SendTaskSuccess/Failure take "*" (IAM has no narrower form).
+    approving = ["*"] if any(t.approval_steps for t in package.tools) else []
     statements = [
         ("RunStandardWorkflows", ["states:StartExecution"], standard),
         (
@@ -39,8 +41,9 @@ def iam_policy(package: Package) -> dict[str, Any]:
             ["states:DescribeExecution", "states:GetExecutionHistory"],
             [_executions(arn) for arn in standard],
         ),
-        ("StopCancelledExecutions", ["states:StopExecution"], [_executions(a) for a in stopping]),
+        ("CancelTheirExecutions", ["states:StopExecution"], [_executions(a) for a in standard]),
         ("RunExpressWorkflows", ["states:StartSyncExecution"], express),
+        ("AnswerApprovalSteps", ["states:SendTaskSuccess", "states:SendTaskFailure"], approving),
         (
             "VerifyReviewedDefinitions",
             ["states:DescribeStateMachine"]

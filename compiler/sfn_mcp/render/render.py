@@ -17,7 +17,12 @@ from sfn_mcp.diagnostics import CompileError
 from sfn_mcp.ir import Package, Tool
 from sfn_mcp.render.format import format_python
 from sfn_mcp.text import readable
-from sfn_mcp_runtime.contract import RUNTIME_PACKAGE, SERVER_REQUIREMENTS, TOOLS_IMPORTS
+from sfn_mcp_runtime.contract import (
+    DEFAULT_POLL_INTERVAL_SECONDS,
+    RUNTIME_PACKAGE,
+    SERVER_REQUIREMENTS,
+    TOOLS_IMPORTS,
+)
 
 CHUNK = 64  # characters of text per line of a long string literal
 _TOKENS = re.compile(r"\S+\s*|\s+")
@@ -78,6 +83,8 @@ def runtime_imports(package: Package) -> list[tuple[str, list[str]]]:
         names.add("event_envelope" if tool.input.mode == "envelope" else "workflow_input")
         if tool.input.mode == "free-form":
             names.add("FreeFormInput")
+        if tool.approval_steps:
+            names.add("ApprovalStep")
     modules: dict[str, list[str]] = {}
     for name in sorted(names, key=str.lower):
         modules.setdefault(TOOLS_IMPORTS[name], []).append(name)
@@ -93,6 +100,12 @@ def payload_expression(tool: Tool) -> str:
             f"detail_type={py_string(tool.input.event_detail_type, 8)})"
         )
     return "workflow_input(arguments)"
+
+
+def tuple_expression(keys: tuple[str, ...]) -> str:
+    """A tuple of strings as a Python literal (one element keeps its comma)."""
+    items = [py_string(key, 12) for key in keys]
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
 def comment_lines(texts: list[str] | tuple[str, ...], width: int = 84) -> list[str]:
@@ -147,6 +160,7 @@ def _environment() -> Environment:
     env.filters["comment_lines"] = comment_lines
     env.filters["hints_summary"] = hints_summary
     env.filters["fence"] = fence
+    env.filters["pytuple"] = tuple_expression
     return env
 
 
@@ -157,6 +171,7 @@ def render(package: Package) -> dict[str, str]:
         "package": package,
         "runtime_imports": runtime_imports(package),
         "requirements": SERVER_REQUIREMENTS,
+        "default_poll_interval": DEFAULT_POLL_INTERVAL_SECONDS,
     }
     files = {
         path: env.get_template(template).render(**context)

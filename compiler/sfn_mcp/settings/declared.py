@@ -10,7 +10,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sfn_mcp_runtime.contract import DEFAULT_MAX_WAIT_SECONDS, MAX_WAIT_SECONDS
+from sfn_mcp_runtime.contract import (
+    DEFAULT_MAX_WAIT_SECONDS,
+    DEFAULT_POLL_INTERVAL_SECONDS,
+    MAX_WAIT_SECONDS,
+)
 
 Scope = Literal["package", "workflow", "resource", "schema"]
 DEFAULT_MAX_WORKERS = 8
@@ -242,6 +246,12 @@ SETTINGS: tuple[Setting, ...] = (
         default=DEFAULT_MAX_WAIT_SECONDS,
     ),
     Setting(
+        "poll-interval-seconds",
+        SECONDS,
+        "how often clients should poll a STANDARD workflow that runs as an MCP task",
+        default=DEFAULT_POLL_INTERVAL_SECONDS,
+    ),
+    Setting(
         "target",
         TARGET,
         "what tools run: the machine as it is (latest), a published version, or an alias; "
@@ -324,6 +334,20 @@ SETTINGS: tuple[Setting, ...] = (
         "this workflow's wait, over the package's",
         scope="workflow",
         example="120",
+    ),
+    Setting(
+        "poll-interval-seconds",
+        SECONDS,
+        "this workflow's task poll interval, over the package's",
+        scope="workflow",
+        example="30",
+    ),
+    Setting(
+        "confirm",
+        SWITCH,
+        "ask the user (elicitation) before each run; clients that cannot ask are refused",
+        scope="workflow",
+        example="true",
     ),
     Setting(
         "tool-name",

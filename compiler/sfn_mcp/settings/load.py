@@ -35,7 +35,11 @@ from sfn_mcp.settings.declared import (
     WORKFLOWS_KEY,
     Setting,
 )
-from sfn_mcp_runtime.contract import DEFAULT_MAX_WAIT_SECONDS, SERVER_MODULES
+from sfn_mcp_runtime.contract import (
+    DEFAULT_MAX_WAIT_SECONDS,
+    DEFAULT_POLL_INTERVAL_SECONDS,
+    SERVER_MODULES,
+)
 
 InputMode = Literal["envelope", "detail"]
 TABLE = "[tool.sfn-mcp]"
@@ -47,6 +51,8 @@ class WorkflowSettings:
 
     input_mode: InputMode | None = None
     max_wait_seconds: float | None = None
+    poll_interval_seconds: float | None = None
+    confirm: bool | None = None
     tool_name: str | None = None
     schema_version: str | None = None
     output_schema_version: str | None = None
@@ -104,6 +110,7 @@ class Settings:
     region: str | None = None
     profile: str | None = None
     max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
+    poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS
     max_workers: int = DEFAULT_MAX_WORKERS
     strict: bool = False
     target: str = "latest"
@@ -423,6 +430,7 @@ def load_settings(
         region=pick("region") or env.get("AWS_REGION") or None,
         profile=pick("profile"),
         max_wait_seconds=pick("max-wait-seconds"),
+        poll_interval_seconds=pick("poll-interval-seconds"),
         max_workers=pick("max-workers"),
         strict=pick("strict"),
         target=pick("target"),

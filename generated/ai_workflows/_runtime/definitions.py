@@ -21,7 +21,12 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import GenerateJsonSchema
 
-from .contract import DEFAULT_MAX_WAIT_SECONDS, IDEMPOTENCY_ARGUMENT, Hints
+from .contract import (
+    DEFAULT_MAX_WAIT_SECONDS,
+    DEFAULT_POLL_INTERVAL_SECONDS,
+    IDEMPOTENCY_ARGUMENT,
+    Hints,
+)
 
 WorkflowType = Literal["STANDARD", "EXPRESS"]
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -41,6 +46,16 @@ class FreeFormInput(BaseModel):
 
 
 @dataclass(frozen=True)
+class ApprovalStep:
+    """A state of a workflow that waits for a person's answer (see ``approvals``)."""
+
+    state: str
+    question: str
+    token_path: tuple[str, ...]  # keys into the state's resolved parameters
+    answer_schema: Mapping[str, Any] | None = None  # None: the default approve/comment form
+
+
+@dataclass(frozen=True)
 class Workflow:
     """A state machine the server may run: exactly the ARN it was generated for."""
 
@@ -53,6 +68,11 @@ class Workflow:
     # the SHA-256 of the definition compiled (for SFN_MCP_VERIFY_TARGETS).
     target_arn: str | None = None
     definition_sha256: str | None = None
+    # As a task: how often clients should poll. Steps that wait for a person. Whether a run
+    # needs the user's confirmation first.
+    poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS
+    approval_steps: tuple[ApprovalStep, ...] = ()
+    confirm: bool = False
 
     @property
     def start_arn(self) -> str:

@@ -19,8 +19,15 @@ from typing import Any
 import anyio
 from pydantic import BaseModel
 
+from .approvals import Pending, pending_step, waiting_message
 from .aws import _call
-from .contract import IDEMPOTENCY_ARGUMENT, MAX_WAIT_SECONDS, STATUS_TOOL, definition_digest
+from .contract import (
+    ANSWER_TOOL,
+    IDEMPOTENCY_ARGUMENT,
+    MAX_WAIT_SECONDS,
+    STATUS_TOOL,
+    definition_digest,
+)
 from .definitions import (
     EXECUTION_ARN,
     EXECUTION_NAME,
@@ -135,6 +142,12 @@ def workflow_input(model: BaseModel) -> Any:
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 # How the current tool call reports progress; set by the server only when the client asked.
 PROGRESS: ContextVar[Progress | None] = ContextVar("sfn_mcp_progress", default=None)
+# Set while a call becomes a task: the execution is started (and seen to exist), not waited for.
+START_ONLY: ContextVar[bool] = ContextVar("sfn_mcp_start_only", default=False)
+# Set by the server when the person at the client can be asked (elicitation): asks one
+# approval step and answers it; None when nobody can be asked.
+Ask = Callable[[Pending], Awaitable[None]]
+ASK: ContextVar[Ask | None] = ContextVar("sfn_mcp_ask", default=None)
 
 
 async def _report(progress: float, total: float | None, message: str) -> None:
@@ -219,7 +232,7 @@ async def run_workflow(
     # Always named, so botocore's retries of StartExecution are idempotent too.
     name = idempotency_key or str(uuid.uuid4())
     execution_arn = workflow.execution_arn(name)
-    limit = max_wait_seconds(workflow)
+    limit = 0.0 if START_ONLY.get() else max_wait_seconds(workflow)
     reused = started_here = False
     try:
         # Looked up first: on AWS, a start with the name and input of a RUNNING execution
@@ -445,6 +458,7 @@ async def _wait(
     deadline = begun + limit
     delay = FIRST_POLL_SECONDS
     reported = -1.0
+    asked: set[str] = set()
     while True:
         logger.debug("polling %s", execution_arn)
         try:
@@ -462,6 +476,20 @@ async def _wait(
             ) from exc
         if status in TERMINAL:
             return _result(described, execution_arn)
+        pending = await _waiting_for_a_person(workflow, execution_arn, asked)
+        if pending is not None:
+            ask = ASK.get()
+            if ask is None:  # nobody to ask here: say so now rather than wait in vain
+                return ExecutionResult(
+                    status=status,
+                    execution_arn=execution_arn,
+                    start_date=_iso(described.get("startDate")),
+                    message=waiting_message(pending, ANSWER_TOOL),
+                )
+            asked.add(pending.key)
+            await ask(pending)
+            delay = FIRST_POLL_SECONDS
+            continue
         remaining = deadline - time.monotonic()
         if PROGRESS.get() is not None and limit > 0:
             state = await _current_state(workflow, execution_arn)
@@ -486,11 +514,24 @@ async def _wait(
         delay = min(delay * 1.6, MAX_POLL_SECONDS)
 
 
-async def execution_status(
-    workflows: tuple[Workflow, ...], execution_arn: str, wait_seconds: float = 0
-) -> ExecutionResult:
-    """Status, output or error of an execution of one of ``workflows``, waiting for it to end up
-    to ``wait_seconds`` (capped by the workflow's own wait). Other ARNs are refused."""
+async def _waiting_for_a_person(
+    workflow: Workflow, execution_arn: str, asked: set[str]
+) -> Pending | None:
+    """The approval step the execution waits at and nobody was asked in this call, if any;
+    an unreadable history is only a lost question, never a failed call."""
+    if not workflow.approval_steps:
+        return None
+    try:
+        pending = await pending_step(workflow, execution_arn)
+    except WorkflowError as exc:
+        logger.warning("cannot tell whether %s waits for a person: %s", execution_arn, exc)
+        return None
+    return pending if pending is not None and pending.key not in asked else None
+
+
+def owner_of(workflows: tuple[Workflow, ...], execution_arn: str, tool: str) -> Workflow:
+    """The workflow of ``workflows`` an execution ARN belongs to; any other ARN is refused
+    (before any AWS call), naming ``tool``, the tool that refuses it."""
     match = EXECUTION_ARN.match(execution_arn.strip())
     owner = None
     if match:
@@ -500,9 +541,18 @@ async def execution_status(
         names = ", ".join(sorted(w.name for w in workflows if w.type == "STANDARD")) or "none"
         raise WorkflowError(
             f"refused: {excerpt(execution_arn, 256)} is not an execution of this server's "
-            f"STANDARD workflows ({names}); {STATUS_TOOL} only reads executions of its own "
+            f"STANDARD workflows ({names}); {tool} only reads executions of its own "
             "workflows"
         )
+    return owner
+
+
+async def execution_status(
+    workflows: tuple[Workflow, ...], execution_arn: str, wait_seconds: float = 0
+) -> ExecutionResult:
+    """Status, output or error of an execution of one of ``workflows``, waiting for it to end up
+    to ``wait_seconds`` (capped by the workflow's own wait). Other ARNs are refused."""
+    owner = owner_of(workflows, execution_arn, STATUS_TOOL)
     if owner.type == "EXPRESS":
         raise WorkflowError(
             f"{owner.name} is an EXPRESS workflow: its tool returns the result in the call itself, "
