@@ -48,23 +48,28 @@ $(ANCHOR_VENV)/.installed:
 # while 2.12.0 installs with an engine warning and its --cli mode works. Only `make test`,
 # `make integration` and `make test-inspector` need Node.js; `make demo` does not.
 INSPECTOR_VERSION := 2.12.0
+# mcpc, a second client nobody here wrote, drives 2025-11-25 MCP Tasks in tests/test_tasks.py.
+MCPC_VERSION := 0.2.6
 NODE_PREFIX := .node
 INSPECTOR := $(NODE_PREFIX)/node_modules/.bin/mcp-inspector
+MCPC := $(NODE_PREFIX)/node_modules/.bin/mcpc
 NODE_MISSING := the MCP Inspector CLI used by the tests needs Node.js 20 or newer and npm; install \
   them (https://nodejs.org/en/download, or your package manager if it has Node 20+) and run make again
 
-$(NODE_PREFIX)/.installed-$(INSPECTOR_VERSION):
+$(NODE_PREFIX)/.installed-$(INSPECTOR_VERSION)-$(MCPC_VERSION):
 	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
 	  { echo "error: node or npm not found: $(NODE_MISSING)" >&2; exit 1; }
 	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || \
 	  { echo "error: Node.js $$(node --version) is too old: $(NODE_MISSING)" >&2; exit 1; }
 	rm -f $(NODE_PREFIX)/.installed-*
 	npm install --prefix $(NODE_PREFIX) --save-exact --ignore-scripts --no-audit --no-fund \
-	  --loglevel=error @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
+	  --loglevel=error @modelcontextprotocol/inspector@$(INSPECTOR_VERSION) \
+	  @apify/mcpc@$(MCPC_VERSION)
 	test "$$($(INSPECTOR) --version)" = $(INSPECTOR_VERSION)
+	test "$$($(MCPC) --version)" = $(MCPC_VERSION)
 	touch $@
 
-inspector: $(NODE_PREFIX)/.installed-$(INSPECTOR_VERSION)
+inspector: $(NODE_PREFIX)/.installed-$(INSPECTOR_VERSION)-$(MCPC_VERSION)
 
 # tests/test_oauth_clients.py (the Inspector logging in to the server over OAuth) needs no local
 # AWS, so `make unit` runs it too: it installs the Inspector when Node.js is here; without Node.js

@@ -5,9 +5,10 @@ executions: StartExecution (STANDARD) and StartSyncExecution (EXPRESS) on each m
 DescribeExecution (waiting, get_execution, idempotent retries, tasks), GetExecutionHistory (the
 current state in progress messages, approval steps) and StopExecution (tasks/cancel, and calls
 that stop on cancel) on the executions of STANDARD machines; SendTaskSuccess/SendTaskFailure (on
-"*": a task token names no resource) only where a workflow has approval steps; DescribeStateMachine (and DescribeStateMachineAlias where a
-tool targets an alias) on the machines, their versions and aliases, which SFN_MCP_VERIFY_TARGETS
-uses to check what runs is what was reviewed. Nothing else: no ``states:*``, no other machine.
+"*": a task token names no resource) only where a workflow has approval steps;
+DescribeStateMachine (and DescribeStateMachineAlias where a tool targets an alias) on the
+machines, their versions and aliases, which SFN_MCP_VERIFY_TARGETS uses to check what runs is
+what was reviewed. Nothing else: no ``states:*``, no other machine.
 """
 
 from __future__ import annotations

@@ -551,6 +551,7 @@ def build_server(
         state = await tasks.until_done(params.task_id, ask if _can_elicit(ctx) else None, on_change)
         assert state.result is not None
         result = state.result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        result.pop("resultType", None)  # a 2026-07-28 field; this is a 2025-11-25 answer
         result["_meta"] = {RELATED_TASK_META: {"taskId": params.task_id}}
         return result
 
