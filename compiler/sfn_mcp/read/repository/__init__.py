@@ -19,20 +19,18 @@ text, so that a compile from the files equals one from the account they were dep
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from sfn_mcp.diagnostics import CompileError, Diagnostics, Progress, quiet
 from sfn_mcp.read.records import MachineSource, Role, SchemaSource, Selected
+from sfn_mcp.read.repository.cdk import Template, templates
 from sfn_mcp.read.repository.cloudformation import TemplateReader
 from sfn_mcp.read.repository.files import missing_location, read_files
 from sfn_mcp.read.repository.found import FoundMachine, FoundSchema, shown
-from sfn_mcp.read.repository.load import (
-    definition_text,
-    load_template,
-    read_text,
-    template_files,
-)
+from sfn_mcp.read.repository.load import definition_text, load_template, read_text
 from sfn_mcp.read.schema_tags import (
     SUPPORTED_SCHEMA_TYPES,
     Request,
@@ -40,9 +38,9 @@ from sfn_mcp.read.schema_tags import (
     schema_requests,
 )
 from sfn_mcp.read.select import by_name, by_tag, note_unfiltered
-from sfn_mcp.settings import Settings, WorkflowSettings
+from sfn_mcp.settings import ResourceSettings, Settings, WorkflowSettings
 
-__all__ = ["definition_text", "read_repository"]
+__all__ = ["definition_text", "read_repository", "shown"]
 
 
 def read_repository(
@@ -50,7 +48,17 @@ def read_repository(
 ) -> list[MachineSource]:
     """The selected machines of the repository, as the account reader would give them once the
     files are deployed. Problems go into ``diagnostics``; an unreadable file raises."""
+    files: list[Template] = []
+    if settings.source == "cloudformation":
+        if not settings.templates:
+            raise CompileError(
+                'source "cloudformation": no templates to read',
+                hint='set templates = ["template.yaml"] (or a cdk.out folder) in [tool.sfn-mcp]',
+            )
+        files = templates(settings.templates)
     missing = missing_location(settings)
+    if files:  # a CDK manifest may say where each stack is deployed
+        missing = [k for k in missing if not all(getattr(t, k) for t in files)]
     if missing:
         diagnostics.error(
             f"source {settings.source}: {' and '.join(missing)} not set, so the state machines' "
@@ -68,17 +76,20 @@ def read_repository(
             )
     elif settings.source == "cloudformation":
         found = []
-        if not settings.templates:
-            raise CompileError(
-                'source "cloudformation": no templates to read',
-                hint='set templates = ["template.yaml"] (or a cdk.out folder) in [tool.sfn-mcp]',
-            )
-        files = template_files(settings.templates)
         progress(f"Reading {len(files)} template(s) ...")
-        for path in files:
+        loaded = [(t, load_template(t.path, shown(t.path, settings))) for t in files]
+        _check_parameter_keys(settings, [doc for _, doc in loaded], diagnostics)
+        scoped = _scoped_resources(settings, loaded, diagnostics)
+        for (template, document), overrides in zip(loaded, scoped, strict=True):
             reader = TemplateReader(
-                path, load_template(path, shown(path, settings)), settings, diagnostics
+                template.path,
+                document,
+                settings,
+                diagnostics,
+                source=template,
+                overrides=overrides,
             )
+            reader.check_parameters()
             found.extend(reader.machines())
             schemas.update(reader.schemas())
     else:
@@ -86,6 +97,89 @@ def read_repository(
     if missing:
         return []
     return _compile(settings, _unique(found, diagnostics), schemas, diagnostics)
+
+
+def _resources_of(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    resources = document.get("Resources")
+    return resources if isinstance(resources, dict) else {}
+
+
+def _check_parameter_keys(
+    settings: Settings, documents: list[Mapping[str, Any]], diagnostics: Diagnostics
+) -> None:
+    """Every ``parameters`` key names a parameter of some template."""
+    declared = sorted(
+        {
+            name
+            for document in documents
+            if isinstance(document.get("Parameters"), dict)
+            for name in document["Parameters"]
+        }
+    )
+    for key in sorted(settings.parameters):
+        if key in declared:
+            continue
+        close = difflib.get_close_matches(key, declared, n=1)
+        diagnostics.error(
+            f"[tool.sfn-mcp.parameters] {key}: no template declares a parameter {key!r}"
+            + (f" (did you mean {close[0]!r}?)" if close else ""),
+            hint="the templates' parameters are "
+            + (", ".join(declared) if declared else "none")
+            + "; fix or remove the key",
+        )
+
+
+def _scoped_resources(
+    settings: Settings,
+    loaded: list[tuple[Template, dict[str, Any]]],
+    diagnostics: Diagnostics,
+) -> list[dict[str, ResourceSettings]]:
+    """Each template's ``[tool.sfn-mcp.resources]``, by logical id: a key ``"<scope>/<Id>"``
+    (the scope is the template's file name without ``.template.json`` or its suffix) is that
+    template's resource, over an unscoped ``<Id>``, which may match in one template only."""
+    chosen: list[dict[str, ResourceSettings]] = [{} for _ in loaded]
+    scopes = sorted({t.scope for t, _ in loaded})
+    for key, value in settings.resources.items():
+        if "/" not in key:
+            continue
+        scope, logical_id = key.split("/", 1)
+        table = f'[tool.sfn-mcp.resources."{key}"]'
+        matches = [i for i, (t, _) in enumerate(loaded) if t.scope == scope]
+        if not matches:
+            close = difflib.get_close_matches(scope, scopes, n=1)
+            diagnostics.error(
+                f"{table}: no template is named {scope!r}"
+                + (f" (did you mean {close[0]!r}?)" if close else ""),
+                hint="a scope is a template's file name without .template.json (or its suffix): "
+                + ", ".join(scopes),
+            )
+        elif not any(logical_id in _resources_of(loaded[i][1]) for i in matches):
+            diagnostics.error(
+                f"{table}: template {scope!r} has no resource {logical_id!r}",
+                hint="check the logical id in the template",
+            )
+        for i in matches:
+            chosen[i][logical_id] = value
+    for key, value in settings.resources.items():
+        if "/" in key:
+            continue
+        matches = [
+            i
+            for i, (_, document) in enumerate(loaded)
+            if key in _resources_of(document) and key not in chosen[i]
+        ]
+        if len(matches) > 1:
+            names = [loaded[i][0].scope for i in matches]
+            diagnostics.error(
+                f"[tool.sfn-mcp.resources.{key}] matches resource {key} in {len(matches)} "
+                f"templates ({', '.join(shown(loaded[i][0].path, settings) for i in matches)}), "
+                "which are deployed apart: one value cannot be right for each",
+                hint="scope it to one template: "
+                + " and ".join(f'[tool.sfn-mcp.resources."{n}/{key}"]' for n in names),
+            )
+        for i, _ in enumerate(loaded):
+            chosen[i].setdefault(key, value)
+    return chosen
 
 
 def _unique(found: list[FoundMachine], diagnostics: Diagnostics) -> list[FoundMachine]:

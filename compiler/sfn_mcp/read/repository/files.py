@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sfn_mcp.diagnostics import CompileError, Diagnostics
 from sfn_mcp.read.records import Candidate
-from sfn_mcp.read.repository.found import FoundMachine, shown
+from sfn_mcp.read.repository.found import FoundMachine, escaped, name_problem, shown
 from sfn_mcp.read.repository.load import load_definition
 from sfn_mcp.settings import Settings
 
@@ -33,6 +33,13 @@ def read_files(settings: Settings, diagnostics: Diagnostics) -> list[FoundMachin
         if workflow.definition_file is None:
             continue
         file = shown(workflow.definition_file, settings)
+        problem = name_problem(name)
+        if problem:
+            diagnostics.error(
+                f"[tool.sfn-mcp.workflows.{escaped(name)}]: the state machine name {problem}",
+                hint="AWS refuses it (CreateStateMachine): use 1-80 letters, digits, - and _",
+            )
+            continue
         arn = machine_arn(settings, name)
         if arn is None:
             continue  # said once by the caller

@@ -9,9 +9,14 @@ dynamic reference (``{{resolve:…}}``), a function not handled here: all are un
 Handled: ``Ref`` (parameters, pseudo parameters, the resources of ``RESOURCE_KINDS``),
 ``Fn::GetAtt`` (``A.B`` and ``[A, B]``), ``Fn::Sub`` (both forms, ``${!Literal}``), ``Fn::Join``,
 ``Fn::Select``, ``Fn::Split``, ``Fn::FindInMap`` (with a ``DefaultValue``), ``Fn::Base64``,
-``Fn::If`` with conditions made of ``Fn::Equals``/``And``/``Or``/``Not``/``Condition``, and
-``AWS::NoValue``. What each resource type's ``Ref`` and ``GetAtt`` give follows the CloudFormation
-template reference ("Return values" of each resource).
+``Fn::If`` with conditions made of ``Fn::Equals``/``And``/``Or``/``Not``/``Condition`` (and a
+resource's own ``Condition``), ``AWS::NoValue``, ``Fn::ToJsonString`` and ``Fn::Length`` (with
+``Transform: AWS::LanguageExtensions``) and SAM's ``Function.Alias``/``Function.Version``. A
+value of the wrong kind, or a resource that needs itself, raises ``Invalid`` (an
+``Unresolvable`` that is the template's fault). ``with_placeholders`` resolves a definition,
+leaving ``${Name}`` for each piece not known before deployment. What each resource type's
+``Ref`` and ``GetAtt`` give follows the CloudFormation template reference ("Return values" of
+each resource).
 """
 
 from __future__ import annotations
@@ -36,6 +41,11 @@ class Unresolvable(Exception):
         self.supply = supply or "write the value in the template"
 
 
+class Invalid(Unresolvable):
+    """A value of the wrong kind (a mapping where a string belongs, a circular reference): the
+    template is wrong, not merely unknown before deployment; ``what`` says what is wrong."""
+
+
 class _NoValue:
     """``Ref: AWS::NoValue``: the property is left out."""
 
@@ -44,6 +54,7 @@ class _NoValue:
 
 
 NO_VALUE = _NoValue()
+CIRCULAR = "circular dependency between resources"
 SUB_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -166,15 +177,105 @@ def is_dynamic_reference(value: Any) -> bool:
 class Resolver:
     """Resolves the intrinsics of one template."""
 
-    def __init__(self, template: Mapping[str, Any], settings: Settings) -> None:
+    def __init__(
+        self,
+        template: Mapping[str, Any],
+        settings: Settings,
+        *,
+        overrides: Mapping[str, ResourceSettings] | None = None,
+        env: Env | None = None,
+    ) -> None:
+        """``overrides``: the ``[tool.sfn-mcp.resources]`` that apply to this template, by
+        logical id (default: the settings' as they are); ``env``: where it is deployed (default:
+        the settings')."""
         self.template = template
         self.settings = settings
-        self.env = Env(settings.account, settings.region, settings.partition, settings.stack_name)
+        self.overrides = settings.resources if overrides is None else overrides
+        self.env = env or Env(
+            settings.account, settings.region, settings.partition, settings.stack_name
+        )
         self.resources: Mapping[str, Any] = _mapping(template.get("Resources"))
         self.parameters: Mapping[str, Any] = _mapping(template.get("Parameters"))
         self.mappings: Mapping[str, Any] = _mapping(template.get("Mappings"))
         self.conditions: Mapping[str, Any] = _mapping(template.get("Conditions"))
         self._evaluating: set[str] = set()
+        self._within: list[str] = []  # the resources whose properties are being resolved
+        # While a definition is resolved: the placeholders left for what is not known.
+        self._placeholders: list[tuple[str, Unresolvable]] | None = None
+        transform = template.get("Transform")
+        transforms = transform if isinstance(transform, list) else [transform]
+        self.language_extensions = "AWS::LanguageExtensions" in transforms
+
+    def with_placeholders(self, value: Any) -> tuple[Any, list[tuple[str, Unresolvable]]]:
+        """``value`` (a definition, or its text) resolved, where each piece of it that is not
+        known before deployment (a ``Ref``, a ``Fn::GetAtt``, a ``${Name}`` of a ``Fn::Sub``, an
+        item of a ``Fn::Join``, an ``Fn::ImportValue``…) becomes the visible placeholder
+        ``${Name}``: the value, and each placeholder with why it is one."""
+        found: list[tuple[str, Unresolvable]] = []
+        saved, self._placeholders = self._placeholders, found
+        try:
+            return self._pieces(value), found
+        finally:
+            self._placeholders = saved
+
+    def _pieces(self, value: Any) -> Any:
+        if is_intrinsic(value):
+            if next(iter(value)) in ("Fn::Sub", "Fn::Join"):
+                return self.resolve(value)  # their parts are the pieces
+            return self._guarded(lambda: self.resolve(value), _placeholder(value))
+        if isinstance(value, dict):
+            resolved = {k: self._pieces(v) for k, v in value.items()}
+            return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+        if isinstance(value, list):
+            return [v for v in (self._pieces(v) for v in value) if v is not NO_VALUE]
+        if is_dynamic_reference(value):
+            return self._guarded(lambda: self.resolve(value), _placeholder(value))
+        return value
+
+    def _guarded(self, compute: Callable[[], Any], placeholder: str) -> Any:
+        """``compute()``, strictly; in ``with_placeholders``, an unknown value gives
+        ``placeholder`` (a wrong one is still an error)."""
+        active = self._placeholders
+        if active is None:
+            return compute()
+        self._placeholders = None
+        try:
+            return compute()
+        except Invalid:
+            raise
+        except Unresolvable as exc:
+            active.append((placeholder, exc))
+            return placeholder
+        finally:
+            self._placeholders = active
+
+    def override(self, logical_id: str) -> ResourceSettings:
+        return self.overrides.get(logical_id, ResourceSettings())
+
+    def _property(self, logical_id: str, value: Any) -> str:
+        """A property of ``logical_id`` resolved to a string, with a resource that needs itself
+        (through others or directly) reported as CloudFormation's circular dependency."""
+        if logical_id in self._within:
+            chain = [*self._within[self._within.index(logical_id) :], logical_id]
+            raise Invalid(
+                f"{CIRCULAR}: {' -> '.join(chain)}",
+                "break the cycle: write one of the values in the template",
+            )
+        self._within.append(logical_id)
+        try:
+            return self.string(value)
+        finally:
+            self._within.pop()
+
+    def resource_condition(self, logical_id: str) -> tuple[str, bool] | None:
+        """The resource's ``Condition`` and whether it holds (None: it has none)."""
+        resource = _mapping(self.resources.get(logical_id))
+        if "Condition" not in resource:
+            return None
+        name = resource["Condition"]
+        if not isinstance(name, str):
+            raise Invalid(f"its Condition must be a condition's name, got {_kind(name)}")
+        return name, self.condition(name)
 
     # --- the entry points -------------------------------------------------------------------
 
@@ -203,7 +304,11 @@ class Resolver:
             return resolved
         if isinstance(resolved, bool | int | float):
             return json.dumps(resolved)
-        raise Unresolvable(f"{_show(value)} is not a string but {_show(resolved)}")
+        raise Invalid(
+            f"must be a string, got {_kind(resolved)} ({_show(resolved)})",
+            "write it as a string (a JSON document too: quote it, or build it with Fn::Sub, "
+            "Fn::Join or Fn::ToJsonString)",
+        )
 
     def ref(self, name: str) -> Any:
         if name == "AWS::NoValue":
@@ -214,10 +319,41 @@ class Resolver:
             return self._parameter(name)
         if name in self.resources:
             return self.resource_attribute(name, None)
+        if "." in name and name.split(".", 1)[0] in self.resources:
+            return self.sam_reference(*name.split(".", 1))
         raise Unresolvable(
             f"Ref {name!r} names no parameter or resource of the template",
             "name a parameter or resource of the template",
         )
+
+    def sam_reference(self, logical_id: str, prop: str) -> str:
+        """SAM's ``Ref``/``${}`` of ``Function.Alias`` and ``Function.Version``: the resources the
+        translator makes for ``AutoPublishAlias``, whose ``Ref`` is the alias ARN
+        (``…:function:NAME:ALIAS``) and the version ARN (its number known only after
+        deployment)."""
+        resource = _mapping(self.resources.get(logical_id))
+        kind = resource.get("Type")
+        properties = _mapping(resource.get("Properties"))
+        what = f"{logical_id}.{prop}"
+        if kind != "AWS::Serverless::Function" or prop not in ("Alias", "Version"):
+            raise Unresolvable(
+                f"Ref {what!r}: {logical_id!r} ({kind}) has no property {prop!r} to refer to",
+                "name a parameter or resource of the template",
+            )
+        if "AutoPublishAlias" not in properties:
+            raise Invalid(
+                f"Ref {what!r}: {logical_id!r} has no AutoPublishAlias, so SAM makes no "
+                f"{prop.lower()} to refer to",
+                f"set AutoPublishAlias on {logical_id}, or refer to {logical_id} itself",
+            )
+        if prop == "Version":
+            raise Unresolvable(
+                f"Ref {what!r}: the version SAM publishes for {logical_id!r} is numbered at "
+                "deployment",
+                f"refer to {logical_id}.Alias, the alias that points to it",
+            )
+        alias = self._property(logical_id, properties["AutoPublishAlias"])
+        return f"{self.resource_attribute(logical_id, 'Arn')}:{alias}"
 
     def resource_attribute(self, logical_id: str, attribute: str | None) -> str:
         """What ``Ref`` (``attribute`` None) or ``Fn::GetAtt`` gives for a resource."""
@@ -245,7 +381,7 @@ class Resolver:
             )
         if role == "version":
             return self.schema_version(logical_id)[0]
-        override = self.settings.resources.get(logical_id, ResourceSettings())
+        override = self.override(logical_id)
         if role == "arn" and override.arn:
             return override.arn
         name = self.physical_name(logical_id)
@@ -254,7 +390,7 @@ class Resolver:
         if role == "url" and kind.url:
             return kind.url(self.env, name)
         if kind_name == "AWS::IAM::Role":
-            return self._role_arn(resource, name)
+            return self._role_arn(logical_id, resource, name)
         if kind_name == "AWS::Logs::LogGroup":
             return (
                 f"arn:{self.env.partition}:logs:{self.env.need('region')}:"
@@ -268,22 +404,35 @@ class Resolver:
     def physical_name(self, logical_id: str) -> str:
         """The resource's name: ``resources.<id>.name``, else its name property, else (for a
         state machine) the end of ``resources.<id>.arn``; else unresolvable."""
-        override = self.settings.resources.get(logical_id, ResourceSettings())
+        override = self.override(logical_id)
         if override.name:
             return override.name
         resource = _mapping(self.resources.get(logical_id))
         kind = RESOURCE_KINDS.get(str(resource.get("Type", "")))
         properties = _mapping(resource.get("Properties"))
+        from_arn = (
+            override.arn.rsplit(":stateMachine:", 1)[1].split(":")[0]
+            if override.arn and ":stateMachine:" in override.arn
+            else ""
+        )
         if kind and kind.name_property in properties:
             try:
-                return self.string(properties[kind.name_property])
+                return self._property(logical_id, properties[kind.name_property])
+            except Invalid as exc:
+                if exc.what.startswith(CIRCULAR):
+                    raise
+                raise Invalid(
+                    f"the name of {logical_id!r} ({kind.name_property}): {exc.what}", exc.supply
+                ) from None
             except Unresolvable as exc:
+                if from_arn:
+                    return from_arn
                 raise Unresolvable(
                     f"the name of {logical_id!r} ({kind.name_property}): {exc.what}",
                     f"{exc.supply}, or set {resources_hint(logical_id, 'name')}",
                 ) from None
-        if override.arn and ":stateMachine:" in override.arn:
-            return override.arn.rsplit(":stateMachine:", 1)[1].split(":")[0]
+        if from_arn:
+            return from_arn
         prop = kind.name_property if kind else "name"
         raise Unresolvable(
             f"{logical_id!r} has no {prop}, so CloudFormation makes its name at deployment",
@@ -292,7 +441,7 @@ class Resolver:
 
     def schema_version(self, logical_id: str) -> tuple[str, bool]:
         """A template schema's version and whether it is the default (``resources.<id>``)."""
-        pinned = self.settings.resources.get(logical_id, ResourceSettings()).version
+        pinned = self.override(logical_id).version
         return (pinned, False) if pinned else (SCHEMA_DEFAULT_VERSION, True)
 
     # --- the functions ---------------------------------------------------------------------
@@ -308,6 +457,8 @@ class Resolver:
             "Fn::FindInMap": self._find_in_map,
             "Fn::If": self._if,
             "Fn::Base64": lambda a: base64.b64encode(self.string(a).encode()).decode(),
+            "Fn::ToJsonString": self._to_json_string,
+            "Fn::Length": self._length,
         }
         handler = handlers.get(key)
         if key == "Fn::ImportValue":
@@ -322,6 +473,32 @@ class Resolver:
                 f"{key} is not resolved by sfn-mcp", "write the value in the template"
             )
         return handler(argument)
+
+    def _extension(self, key: str) -> None:
+        if not self.language_extensions:
+            raise Invalid(
+                f"{key} needs the transform AWS::LanguageExtensions, which the template does not "
+                "declare",
+                "add Transform: AWS::LanguageExtensions to the template",
+            )
+
+    def _to_json_string(self, argument: Any) -> str:
+        """CloudFormation's compact JSON of the resolved value (``{"a":1}``, no spaces)."""
+        self._extension("Fn::ToJsonString")
+        value = self.resolve(argument)
+        if not isinstance(value, dict | list):
+            raise Invalid(
+                f"Fn::ToJsonString takes an object or a list, got {_kind(value)}",
+                "give Fn::ToJsonString an object or a list",
+            )
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    def _length(self, argument: Any) -> int:
+        self._extension("Fn::Length")
+        value = self.resolve(argument)
+        if not isinstance(value, list):
+            raise Invalid(f"Fn::Length takes a list, got {_kind(value)}", "give Fn::Length a list")
+        return len(value)
 
     def _getatt(self, argument: Any) -> str:
         if isinstance(argument, str) and "." in argument:
@@ -351,11 +528,19 @@ class Resolver:
             inner = match.group(1)
             if inner.startswith("!"):
                 return "${" + inner[1:] + "}"
-            name = inner.strip()
+            return str(self._guarded(lambda: variable(inner.strip()), match.group(0)))
+
+        def variable(name: str) -> str:
             if name in variables:
                 return self.string(variables[name])
             if "." in name and not name.startswith("AWS::"):
                 logical_id, attribute = name.split(".", 1)
+                if (
+                    attribute in ("Alias", "Version")
+                    and _mapping(self.resources.get(logical_id)).get("Type")
+                    == "AWS::Serverless::Function"
+                ):
+                    return self.sam_reference(logical_id, attribute)
                 return self.resource_attribute(logical_id, attribute)
             return self.string({"Ref": name})
 
@@ -367,10 +552,22 @@ class Resolver:
                 f"Fn::Join {_show(argument)} is malformed", "write it as [delimiter, [values]]"
             )
         delimiter = self.string(argument[0])
+        if self._placeholders is not None and isinstance(argument[1], list):
+            pieces = [
+                self._join_piece(item)
+                for item in argument[1]
+                if not (isinstance(item, dict) and item == {"Ref": "AWS::NoValue"})
+            ]
+            return delimiter.join(pieces)
         items = self.resolve(argument[1])
         if not isinstance(items, list):
-            raise Unresolvable(f"Fn::Join of {_show(items)}, not a list", "join a list of values")
+            raise Invalid(f"Fn::Join of {_kind(items)}, not a list", "join a list of values")
         return delimiter.join(self.string(item) for item in items)
+
+    def _join_piece(self, item: Any) -> str:
+        if not is_intrinsic(item) or next(iter(item)) in ("Fn::Sub", "Fn::Join"):
+            return self.string(item)
+        return str(self._guarded(lambda: self.string(item), _placeholder(item)))
 
     def _select(self, argument: Any) -> Any:
         if not (isinstance(argument, list) and len(argument) == 2):
@@ -427,9 +624,15 @@ class Resolver:
 
     def condition(self, name: str) -> bool:
         if name not in self.conditions:
-            raise Unresolvable(f"condition {name!r} is not in the template's Conditions")
+            raise Invalid(
+                f"condition {name!r} is not in the template's Conditions",
+                "declare it under Conditions, or fix its name",
+            )
         if name in self._evaluating:
-            raise Unresolvable(f"condition {name!r} refers to itself")
+            raise Invalid(
+                f"condition {name!r} refers to itself",
+                "break the cycle in the template's Conditions",
+            )
         self._evaluating.add(name)
         try:
             return self._truth(self.conditions[name])
@@ -495,23 +698,31 @@ class Resolver:
                 f"parameter {name!r} has no value ({why})",
                 f'set [tool.sfn-mcp.parameters] {name} = "..."',
             )
+        if isinstance(value, dict | list) or value is None:
+            raise Invalid(
+                f"parameter {name!r}: its "
+                f"{'value' if name in self.settings.parameters else 'Default'} must be a string "
+                f"or a number, got {_kind(value)}",
+                f"write the {name} parameter's Default as a string (intrinsics are not allowed "
+                "in Parameters)",
+            )
         if kind == "CommaDelimitedList" or kind.startswith("List<"):
-            if isinstance(value, list):
-                return [str(v) for v in value]
             return [part.strip() for part in str(value).split(",")]
         return value if isinstance(value, str) else json.dumps(value)
 
-    def _role_arn(self, resource: Mapping[str, Any], name: str) -> str:
+    def _role_arn(self, logical_id: str, resource: Mapping[str, Any], name: str) -> str:
         path = "/"
         properties = _mapping(resource.get("Properties"))
         if "Path" in properties:
-            path = self.string(properties["Path"])
+            path = self._property(logical_id, properties["Path"])
         return f"arn:{self.env.partition}:iam::{self.env.need('account')}:role{path}{name}"
 
     def _schema_arn(self, logical_id: str, name: str) -> str:
         properties = _mapping(_mapping(self.resources.get(logical_id)).get("Properties"))
         try:
-            registry = self.string(properties.get("RegistryName", ""))
+            registry = self._property(logical_id, properties.get("RegistryName", ""))
+        except Invalid:
+            raise
         except Unresolvable as exc:
             raise Unresolvable(
                 f"the registry of {logical_id!r}: {exc.what}",
@@ -534,6 +745,38 @@ def _equal(left: Any, right: Any) -> bool:
         return value if isinstance(value, str | list) else json.dumps(value)
 
     return bool(text(left) == text(right))
+
+
+def _placeholder(value: Any) -> str:
+    """The visible ``${…}`` left in a definition for a value not known before deployment."""
+    if isinstance(value, str):  # a dynamic reference
+        return "${" + value.strip("{}") + "}"
+    key, argument = next(iter(value.items()))
+    if key == "Ref" and isinstance(argument, str):
+        return "${" + argument + "}"
+    if key == "Fn::GetAtt":
+        if isinstance(argument, list) and all(isinstance(a, str) for a in argument):
+            return "${" + ".".join(argument) + "}"
+        if isinstance(argument, str):
+            return "${" + argument + "}"
+    if key == "Fn::ImportValue" and isinstance(argument, str):
+        return "${ImportValue:" + argument + "}"
+    return "${" + str(key) + "}"
+
+
+def _kind(value: Any) -> str:
+    """What a value is, in words: "a mapping", "a list", "nothing"…"""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else type(value).__name__
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
