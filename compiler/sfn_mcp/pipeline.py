@@ -24,7 +24,7 @@ from sfn_mcp.diagnostics import (
     quiet_count,
 )
 from sfn_mcp.read.aws import describe_error, error_hint, fatal_environment_error
-from sfn_mcp.read.repository import read_repository
+from sfn_mcp.read.repository import read_repository, shown
 from sfn_mcp.render.policy import POLICY_FILE, policy_file
 from sfn_mcp.settings import Settings
 
@@ -52,6 +52,19 @@ def compile_package(
         machines = read_account(settings, diagnostics, aws, progress=progress, count=count)
     else:
         machines = read_repository(settings, diagnostics, progress=progress)
+        if not machines:
+            diagnostics.raise_errors()  # machines that could not be read are not "no match"
+            where = (
+                ", ".join(shown(t, settings) for t in settings.templates)
+                if settings.source == "cloudformation"
+                else "the workflows' definition files"
+            )
+            raise CompileError(
+                f"no state machine in {where} matches {settings.selection_summary()}",
+                hint="check --prefix / --state-machine / --tag against the machines' names "
+                "(and that the templates define AWS::StepFunctions::StateMachine or "
+                "AWS::Serverless::StateMachine resources); nothing was written",
+            )
     compiled = compile_records(settings, machines, diagnostics)
     progress(f"Rendered {len(compiled.files)} files in {time.monotonic() - started:.1f} s")
     return compiled

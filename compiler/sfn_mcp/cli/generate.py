@@ -36,7 +36,7 @@ def generate(**options: Any) -> None:
     report.diagnostics(compiled.diagnostics)
     report.diagnostics(Diagnostic("note", done) for done in written.recovered)
     tools = compiled.package.tools
-    width = max(len(tool.name) for tool in tools)
+    width = max((len(tool.name) for tool in tools), default=0)
     for tool in tools:
         line = f"  {tool.name:<{width}}  {tool.workflow_type:<8}  {tool.input_summary}"
         click.echo(line, err=True)
