@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,30 +25,45 @@ SERVER = "my-tools"
 # Per client: its servers key and another top-level key a real file of that client can hold.
 FORMATS: dict[str, tuple[str, str, Any]] = {
     "claude-desktop": ("mcpServers", "globalShortcut", "Ctrl+Space"),
+    "claude-code": ("mcpServers", "numStartups", 12),
     "cursor": ("mcpServers", "theme", {"dark": True}),
     "vscode": (
         "servers",
         "inputs",
         [{"type": "promptString", "id": "api-key", "description": "Key", "password": True}],
     ),
+    "windsurf": ("mcpServers", "disabledTools", []),
+    "gemini": ("mcpServers", "ui", {"theme": "GitHub"}),
     "kiro": ("mcpServers", "powers", ["aws"]),
     "amazon-q": ("mcpServers", "useLegacyMcpJson", True),
 }
+STDIO_TYPE = ("vscode", "claude-code")  # entries that say "type": "stdio"
+STRICT_JSON = [key for key, client in CLIENTS.items() if not client.jsonc]
 
 
 @pytest.fixture
 def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project with a generated package gen/my_tools; HOME is a scratch folder."""
+    """A project with a generated package gen/my_tools (no pyproject.toml: the python launch);
+    HOME is a scratch folder and PATH an empty one (no uvx, no console script)."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+    (tmp_path / "bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     for variable in (
         "AWS_PROFILE",
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
         "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_CACHE_HOME",
         "APPDATA",
+        "LOCALAPPDATA",
         "PYTHONPATH",
+        "CLAUDE_CONFIG_DIR",
+        "UV_CACHE_DIR",
+        "UV_TOOL_DIR",
+        "PIPX_HOME",
         *ANCHOR_VARIABLES,
     ):
         monkeypatch.delenv(variable, raising=False)
@@ -67,7 +84,7 @@ def run(*args: str | Path) -> Result:
 
 
 def entry(work: Path, client: str, **env: str) -> dict[str, Any]:
-    result: dict[str, Any] = {"type": "stdio"} if client == "vscode" else {}
+    result: dict[str, Any] = {"type": "stdio"} if client in STDIO_TYPE else {}
     result.update(
         command=PYTHON,
         args=["-m", "my_tools"],
@@ -239,7 +256,7 @@ def test_invalid_json_names_the_file_and_line(work: Path) -> None:
     assert path.read_text() == text
 
 
-@pytest.mark.parametrize("client", ["claude-desktop", "cursor", "kiro", "amazon-q"])
+@pytest.mark.parametrize("client", STRICT_JSON)
 def test_comments_are_an_error_where_the_client_reads_strict_json(work: Path, client: str) -> None:
     path = work / "mcp.json"
     text = '{\n  // servers\n  "mcpServers": {}\n}\n'
@@ -397,7 +414,7 @@ def test_aws_settings_and_extra_variables_land_in_env(
     [
         ("NOVALUE", "expected KEY=VALUE"),
         ("1BAD=x", "expected KEY=VALUE"),
-        ("PYTHONPATH=/x", "configure sets it to the folder holding the package"),
+        ("PYTHONPATH=/x", "configure sets it to"),
     ],
 )
 def test_bad_env_flags(work: Path, pair: str, message: str) -> None:
@@ -445,24 +462,44 @@ def test_missing_interpreter(work: Path) -> None:
 
 def test_default_files_and_scopes(work: Path) -> None:
     home = Path(os.environ["HOME"])
-    result = run("--client", "claude-desktop", "--client", "cursor", "--client", "kiro")
+    every = [arg for key in CLIENTS if key != "vscode" for arg in ("--client", key)]
+    result = run(*every)
     assert result.exit_code == 0, result.output
     claude = CLIENTS["claude-desktop"].file("user", work)
     assert claude.is_relative_to(home) and claude.name == "claude_desktop_config.json"
     assert claude.is_file()
-    assert (home / ".cursor" / "mcp.json").is_file()  # user scope by default
-    assert (home / ".kiro" / "settings" / "mcp.json").is_file()
-    assert len(result.stderr.splitlines()) == 3
+    # user scope by default
+    for path in (
+        ".claude.json",
+        ".cursor/mcp.json",
+        ".codeium/windsurf/mcp_config.json",
+        ".gemini/settings.json",
+        ".kiro/settings/mcp.json",
+        ".aws/amazonq/mcp.json",
+    ):
+        assert (home / path).is_file(), path
+    added = [line for line in result.stderr.splitlines() if ": added my-tools to " in line]
+    assert len(added) == len(CLIENTS) - 1
 
-    assert run("--client", "cursor", "--client", "amazon-q", "--scope", "project").exit_code == 0
-    assert (work / ".cursor" / "mcp.json").is_file()
-    assert (work / ".amazonq" / "mcp.json").is_file()
+    projects = ("cursor", "amazon-q", "gemini", "kiro")
+    assert (
+        run(*[a for key in projects for a in ("--client", key)], "--scope", "project").exit_code
+        == 0
+    )
+    for path in (".cursor/mcp.json", ".amazonq/mcp.json", ".gemini/settings.json"):
+        assert (work / path).is_file(), path
+    assert (work / ".kiro" / "settings" / "mcp.json").is_file()
     assert run("--client", "vscode").exit_code == 0
     assert (work / ".vscode" / "mcp.json").is_file()
 
-    refused = run("--client", "vscode", "--scope", "user")
-    assert refused.exit_code == 1
-    assert "VS Code has no user configuration file" in refused.stderr
+    for client, scope, label in [
+        ("vscode", "user", "VS Code"),
+        ("windsurf", "project", "Windsurf"),
+        ("claude-desktop", "project", "Claude Desktop"),
+    ]:
+        refused = run("--client", client, "--scope", scope)
+        assert refused.exit_code == 1
+        assert f"{label} has no {scope} configuration file" in refused.stderr
     refused = run("--client", "cursor", "--client", "kiro", "--file", work / "x.json")
     assert refused.exit_code == 1 and "--file names one file" in refused.stderr
 
@@ -502,3 +539,210 @@ def test_strip_jsonc_keeps_strings_and_positions() -> None:
     assert stripped.count("\n") == text.count("\n")
     assert json.loads(stripped) == {"url": "http://x/*y*/", "a": [1, 2], "s": '"//'}
     assert strip_jsonc('{"a": "b"}') == ('{"a": "b"}', False)
+
+
+# --- How the client starts the server -----------------------------------------------------
+
+PROJECT = """[project]
+name = "my-tools"
+version = "1.0.0"
+
+[project.scripts]
+my-tools = "my_tools.server:main"
+"""
+
+
+def executable(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def servers(path: Path) -> dict[str, Any]:
+    result: dict[str, Any] = load(path)["mcpServers"]
+    return result
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="shell-script executables")
+def test_default_launch_is_uvx_then_the_script_then_python(work: Path, tmp_path: Path) -> None:
+    package = work / "gen" / "my_tools"
+    (package / "pyproject.toml").write_text(PROJECT)
+    path = work / "mcp.json"
+    bin_dir = tmp_path / "bin"
+
+    # Nothing on PATH: the interpreter, with PYTHONPATH, and the reason
+    result = run("--client", "cursor", "--file", path)
+    assert result.exit_code == 0, result.output
+    assert servers(path)[SERVER] == entry(work, "cursor")
+    assert "launch (python): " in result.stderr
+    assert "neither uvx, uv nor my-tools is on PATH" in result.stderr
+
+    # The installed console script: its absolute path, no PYTHONPATH
+    script = executable(bin_dir / "my-tools", f"#!{PYTHON}\n")
+    result = run("--client", "cursor", "--file", path)
+    assert result.exit_code == 0, result.output
+    assert servers(path)[SERVER] == {"command": str(script), "args": [], "env": {}}
+    assert f"launch (script): {script};" in result.stderr
+
+    # uv without uvx: `uv tool run`; then uvx, which wins over the script
+    uv = executable(bin_dir / "uv", "#!/bin/sh\n")
+    result = run("--client", "cursor", "--file", path, "--profile", "p")
+    assert result.exit_code == 0, result.output
+    assert servers(path)[SERVER] == {
+        "command": str(uv),
+        "args": ["tool", "run", "--from", str(package), "my-tools"],
+        "env": {"AWS_PROFILE": "p"},
+    }
+    uvx = executable(bin_dir / "uvx", "#!/bin/sh\n")
+    result = run("--client", "claude-code", "--file", work / "claude.json")
+    assert result.exit_code == 0, result.output
+    assert servers(work / "claude.json")[SERVER] == {
+        "type": "stdio",
+        "command": str(uvx),
+        "args": ["--from", str(package), "my-tools"],
+        "env": {},
+    }
+    assert "launch (uvx): " in result.stderr and "does not depend on sfn-mcp" in result.stderr
+    assert "warning" not in result.stderr
+
+    # --launch and --python choose
+    result = run("--client", "cursor", "--file", path, "--launch", "script")
+    assert result.exit_code == 0 and servers(path)[SERVER]["command"] == str(script)
+    result = run("--client", "cursor", "--file", path, "--python", PYTHON)
+    assert result.exit_code == 0 and servers(path)[SERVER] == entry(work, "cursor")
+    # a user's PYTHONPATH is theirs to give where configure does not set one
+    result = run("--client", "cursor", "--file", path, "--env", "PYTHONPATH=/x")
+    assert result.exit_code == 0 and servers(path)[SERVER]["env"] == {"PYTHONPATH": "/x"}
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("project", ("--launch", "uvx"), "--launch uvx: neither uvx nor uv is on PATH"),
+        ("project", ("--launch", "script"), "--launch script: no my-tools on PATH"),
+        ("", ("--launch", "uvx"), "has not"),
+        ("scripts", ("--launch", "script"), "names no console script running"),
+        ("project", ("--launch", "uvx", "--python", PYTHON), "--python goes with --launch python"),
+    ],
+)
+def test_launch_refusals(work: Path, setup: str, args: tuple[str, ...], message: str) -> None:
+    package = work / "gen" / "my_tools"
+    if setup == "project":
+        (package / "pyproject.toml").write_text(PROJECT)
+    elif setup == "scripts":
+        (package / "pyproject.toml").write_text('[project]\nname = "my-tools"\n')
+    result = run("--client", "cursor", "--file", work / "mcp.json", *args)
+    assert result.exit_code == 1
+    assert message.replace("has not", "which this package does not have") in result.stderr
+    assert not (work / "mcp.json").exists()
+
+
+def throwaway_python(folder: Path) -> Path:
+    """A virtualenv in ``folder`` that sees this interpreter's packages (so it passes the
+    check), as a tool installer or uvx would leave one."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    python = folder / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    ours = [p for p in sys.path if p.endswith("site-packages")]
+    Path(site, "ours.pth").write_text("\n".join(ours) + "\n")
+    return python
+
+
+@pytest.mark.parametrize(
+    ("variable", "inside", "what"),
+    [
+        ("UV_CACHE_DIR", "archive-v0/Xy12", "uv's cache"),
+        ("PIPX_HOME", "venvs/some-tool", "pipx's folder of tool environments"),
+        ("UV_TOOL_DIR", "some-tool", "uv's folder of tool environments"),
+    ],
+)
+def test_a_throwaway_interpreter_is_warned_about(
+    work: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    inside: str,
+    what: str,
+) -> None:
+    root = tmp_path / "owned"
+    monkeypatch.setenv(variable, str(root))
+    python = throwaway_python(root / inside)
+    path = work / "mcp.json"
+
+    result = run("--client", "cursor", "--file", path, "--python", python)
+
+    assert result.exit_code == 0, result.output  # written all the same: a warning, not a refusal
+    assert servers(path)[SERVER]["command"] == str(python)
+    assert f"warning: the interpreter {python} lives in {what} ({root})" in result.stderr
+    assert "the client can then no longer start the server" in result.stderr
+    assert "hint: install uv" in result.stderr
+
+
+def test_sfn_mcps_own_interpreter_is_warned_about(work: Path) -> None:
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("sfn-mcp runs outside a virtualenv here")
+    result = run("--client", "cursor", "--file", work / "mcp.json")
+    assert result.exit_code == 0, result.output
+    assert f"warning: the interpreter {PYTHON} lives in the virtualenv sfn-mcp itself runs in" in (
+        result.stderr
+    )
+    assert "reinstalling, upgrading or removing sfn-mcp" in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX console scripts")
+def test_a_stale_installed_copy_is_warned_about(work: Path, tmp_path: Path) -> None:
+    package = work / "gen" / "my_tools"
+    (package / "pyproject.toml").write_text(PROJECT)
+    (package / "tools.py").write_text("TOOLS = ['new']\n")
+    python = throwaway_python(tmp_path / "env")
+    site = next((tmp_path / "env" / "lib").glob("python*/site-packages"))
+    shutil.copytree(package, site / "my_tools")
+    script = executable(tmp_path / "bin" / "my-tools", f"#!{python}\n")
+    path = work / "mcp.json"
+
+    assert "warning" not in run("--client", "cursor", "--file", path).stderr  # the same copy
+
+    (site / "my_tools" / "tools.py").write_text("TOOLS = ['old']\n")
+    result = run("--client", "cursor", "--file", path)
+    assert result.exit_code == 0, result.output
+    assert servers(path)[SERVER]["command"] == str(script)
+    assert f"warning: {script} runs the copy of my_tools installed in {site / 'my_tools'}" in (
+        result.stderr
+    )
+    assert "tools.py differ from" in result.stderr and "--force-reinstall" in result.stderr
+
+
+def test_claude_code_project_file_is_at_the_repository_root(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (work / ".git").mkdir()
+    deeper = work / "src" / "app"
+    deeper.mkdir(parents=True)
+    monkeypatch.chdir(deeper)
+    result = run(
+        "--client", "claude-code", "--scope", "project", "--config", work / "pyproject.toml"
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((work / ".mcp.json").read_text())
+    assert data == {"mcpServers": {SERVER: entry(work, "claude-code")}}
+    # without a repository: the current folder; CLAUDE_CONFIG_DIR moves the user file
+    assert CLIENTS["claude-code"].file("project", Path("/")) == Path("/.mcp.json")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(work / "cc"))
+    assert CLIENTS["claude-code"].file("user", work) == work / "cc" / ".claude.json"
+
+
+def test_gemini_comments_are_kept(work: Path) -> None:
+    path = work / ".gemini" / "settings.json"
+    path.parent.mkdir()
+    old = '{\n  // mine\n  "ui": {"theme": "GitHub"},\n  "mcpServers": {}\n}\n'
+    path.write_text(old)
+    result = run("--client", "gemini", "--scope", "project")
+    assert result.exit_code == 0, result.output
+    assert "// mine" in path.read_text()
+    assert load(path)["mcpServers"] == {SERVER: entry(work, "gemini")}

@@ -7,14 +7,20 @@ from pathlib import Path
 import click
 
 from sfn_mcp.cli import report
-from sfn_mcp.clients import CLIENTS, plan_all, preview, write_atomic
+from sfn_mcp.clients import CLIENTS, LAUNCHES, plan_all, preview, write_atomic
 
 CONFIGURE_EXAMPLE = """
 \b
 Examples:
-  # the package from ./pyproject.toml [tool.sfn-mcp], this Python, AWS_PROFILE/AWS_REGION
+  # the package from ./pyproject.toml [tool.sfn-mcp], started by uvx when uv is installed,
+  # AWS_PROFILE/AWS_REGION of this shell
   sfn-mcp configure --client claude-desktop
   sfn-mcp configure --client vscode --client cursor --profile my-profile
+  sfn-mcp configure --client claude-code --scope project   # .mcp.json at the repository root
+  # the console script of an installed copy (pipx install ./generated/<package>)
+  sfn-mcp configure --client windsurf --launch script
+  # an interpreter that has the server's requirements
+  sfn-mcp configure --client gemini --launch python --python ~/venvs/mcp/bin/python
   # see the change first
   sfn-mcp configure --client kiro --dry-run
   # the local demo AWS (after `. .aws-local/env`)
@@ -36,7 +42,8 @@ Examples:
     "--scope",
     type=click.Choice(["user", "project"]),
     help="Which of the client's files: user (default where a client has both) or project "
-    "(under the current folder; VS Code has only this one, Claude Desktop only user).",
+    "(under the current folder, Claude Code's at the repository root; VS Code has only this "
+    "one, Claude Desktop and Windsurf only user).",
 )
 @click.option(
     "--config",
@@ -52,10 +59,18 @@ Examples:
 )
 @click.option("--server-name", help="Name of the entry (default: the package name with - for _).")
 @click.option(
+    "--launch",
+    type=click.Choice(LAUNCHES),
+    help="How the client starts the server: uvx (uv builds its environment from the package's "
+    "pyproject.toml; default when uvx or uv is on PATH), script (its console script, installed "
+    "on PATH; default next) or python (an interpreter, with PYTHONPATH).",
+)
+@click.option(
     "--python",
     "python",
     metavar="PATH",
-    help="Interpreter that runs the server (default: the one running sfn-mcp).",
+    help="With --launch python: the interpreter that runs the server (default: the one "
+    "running sfn-mcp, which a reinstall of sfn-mcp can remove).",
 )
 @click.option("--profile", help="AWS_PROFILE for the server (default: $AWS_PROFILE; '' for none).")
 @click.option(
@@ -83,6 +98,7 @@ def configure(
     name: str | None,
     package_dir: Path | None,
     server_name: str | None,
+    launch: str | None,
     python: str | None,
     profile: str | None,
     region: str | None,
@@ -90,10 +106,10 @@ def configure(
     file_path: Path | None,
     dry_run: bool,
 ) -> None:
-    """Add the generated server to an MCP client's configuration (Claude Desktop, Cursor,
-    VS Code, Kiro, Amazon Q Developer)."""
+    """Add the generated server to an MCP client's configuration (Claude Desktop, Claude Code,
+    Cursor, VS Code, Windsurf, Gemini CLI, Kiro, Amazon Q Developer)."""
     with report.reported(exit_code=1):
-        server, plans = plan_all(
+        server, chosen, plans = plan_all(
             list(dict.fromkeys(clients)),
             scope,
             config_path,
@@ -105,7 +121,11 @@ def configure(
             region,
             env_pairs,
             file_path,
+            launch,
         )
+        report.diagnostics(chosen.diagnostics)
+        command = " ".join([chosen.command, *chosen.args])
+        click.echo(f"launch ({chosen.kind}): {command}; {chosen.why}", err=True)
         for plan in plans:
             if not dry_run and plan.status != "unchanged":
                 write_atomic(plan.path, plan.new)

@@ -1,19 +1,20 @@
-"""What the entry says: which package, which interpreter runs it, and with which environment.
+"""What the entry says: which package, which command starts it, and with which environment.
 
-The entry, under the client's servers key::
+The entry, under the client's servers key (the command is chosen in ``launch``)::
 
-    "ai-workflows": {"command": "/abs/python", "args": ["-m", "ai_workflows"],
-                     "env": {"PYTHONPATH": "/abs/generated", "AWS_PROFILE": "..."}}
+    "ai-workflows": {"command": "/abs/uvx",
+                     "args": ["--from", "/abs/generated/ai_workflows", "ai-workflows"],
+                     "env": {"AWS_PROFILE": "..."}}
 
 - **The package** is the one the sfn-mcp settings name (``[tool.sfn-mcp]`` in
   ``./pyproject.toml``, or ``--config``), unless ``--package-dir`` and ``--name`` say otherwise.
-- **The interpreter** is the one running sfn-mcp (``sys.executable``, made absolute but not
-  resolved: a virtualenv's ``python`` is a symlink whose target would not see the virtualenv's
-  packages). It is run once to check it is Python 3.11+, finds mcp, pydantic, boto3 and
-  jsonschema, and imports the package from the configured folder (not a same-named one
-  elsewhere).
-- **PYTHONPATH, not cwd.** The clients do not all support ``cwd``, so the folder holding the
-  package goes into ``env`` as ``PYTHONPATH``.
+- **An interpreter** (``--launch python``) is ``--python`` or the one running sfn-mcp
+  (``sys.executable``), made absolute but not resolved: a virtualenv's ``python`` is a symlink
+  whose target would not see the virtualenv's packages. It is run once to check it is Python
+  3.11+, finds mcp, pydantic, boto3 and jsonschema, and imports the package from the configured
+  folder (not a same-named one elsewhere).
+- **PYTHONPATH, not cwd.** The clients do not all support ``cwd``, so with an interpreter the
+  folder holding the package goes into ``env`` as ``PYTHONPATH``.
 - **AWS settings** come from ``--profile``/``--region``, else ``AWS_PROFILE`` and ``AWS_REGION``
   (or ``AWS_DEFAULT_REGION``) of the calling shell, and are written only when set (``--profile
   ''`` leaves a set one out). The ``[tool.sfn-mcp]`` profile is deliberately not used: it is the
@@ -181,9 +182,10 @@ def check_python(python: Path, package: Package) -> None:
 
 
 def build_env(
-    package: Package, profile: str | None, region: str | None, extra: Sequence[str]
+    base: dict[str, str], profile: str | None, region: str | None, extra: Sequence[str]
 ) -> dict[str, str]:
-    env = {"PYTHONPATH": str(package.folder)}
+    """The entry's env: what the launch needs (``base``), then AWS settings, then ``--env``."""
+    env = dict(base)
     profile = os.environ.get("AWS_PROFILE") if profile is None else profile
     if region is None:
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
@@ -199,9 +201,9 @@ def build_env(
                 f"--env {pair!r}: expected KEY=VALUE with a variable name as KEY",
                 hint="e.g. --env SFN_MCP_LOG_LEVEL=DEBUG",
             )
-        if key == "PYTHONPATH":
+        if key in base:
             raise CompileError(
-                "--env PYTHONPATH: configure sets it to the folder holding the package",
+                f"--env {key}: configure sets it to {base[key]} (the folder holding the package)",
                 hint="pass --package-dir to change that folder",
             )
         if key in given and given[key] != value:
@@ -212,8 +214,8 @@ def build_env(
 
 
 def build_entry(
-    client: Client, python: Path, package: Package, env: dict[str, str]
+    client: Client, command: str, args: Sequence[str], env: dict[str, str]
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"type": "stdio"} if client.stdio_type else {}
-    entry.update(command=str(python), args=["-m", package.name], env=env)
+    entry.update(command=command, args=list(args), env=env)
     return entry

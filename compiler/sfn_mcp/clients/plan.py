@@ -32,13 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from sfn_mcp.clients import jsonc
-from sfn_mcp.clients.entry import (
-    build_entry,
-    build_env,
-    check_python,
-    find_package,
-    resolve_python,
-)
+from sfn_mcp.clients.entry import build_entry, build_env, find_package
+from sfn_mcp.clients.launch import Launch, choose_launch
 from sfn_mcp.clients.table import CLIENTS, Client
 from sfn_mcp.diagnostics import CompileError
 
@@ -188,8 +183,10 @@ def plan_all(
     region: str | None,
     env_pairs: tuple[str, ...],
     file_path: Path | None,
-) -> tuple[str, list[Plan]]:
-    """The server's name and each client's plan; any error comes before a file is written."""
+    launch: str | None = None,
+) -> tuple[str, Launch, list[Plan]]:
+    """The server's name, how it is started (``launch``) and each client's plan; any error
+    comes before a file is written."""
     if file_path is not None and len(clients) > 1:
         raise CompileError(
             "--file names one file, but several clients were given",
@@ -203,17 +200,19 @@ def plan_all(
             f"--server-name {server!r}: use letters, digits, '-', '_' and '.', starting with a "
             "letter or digit"
         )
-    interpreter = resolve_python(python)
-    check_python(interpreter, package)
-    env = build_env(package, profile, region, env_pairs)
+    for key in clients:
+        client = CLIENTS[key]
+        client.file(scope or client.default_scope, cwd)  # checks --scope before any probe
+    chosen = choose_launch(launch, python, package)
+    env = build_env(chosen.env, profile, region, env_pairs)
     plans = []
     for key in clients:
         client = CLIENTS[key]
-        default = client.file(scope or client.default_scope, cwd)  # checks --scope
+        default = client.file(scope or client.default_scope, cwd)
         path = Path(os.path.abspath(file_path or default))
-        entry = build_entry(client, interpreter, package, env)
+        entry = build_entry(client, chosen.command, chosen.args, env)
         plans.append(plan_update(client, path, server, entry))
-    return server, plans
+    return server, chosen, plans
 
 
 def preview(plan: Plan) -> str:
