@@ -23,6 +23,7 @@ from sfn_mcp.pipeline import compile_package, compile_records, read_account
 from sfn_mcp.read import Aws
 from sfn_mcp.read.records import dump_records, load_records
 from sfn_mcp.read.repository import read_repository
+from sfn_mcp.review.version import versioned_files
 from sfn_mcp.settings import Settings, load_settings
 from sfn_mcp.write import read_tree
 from tests.helpers import SFN_MCP
@@ -39,8 +40,9 @@ def repository_settings(**overrides: str) -> Settings:
 def test_recorded_examples_compile_to_the_committed_package() -> None:
     settings = repository_settings()
     compiled = compile_records(settings, load_records(RECORDS.read_text(encoding="utf-8")))
-    fresh = {path: text.encode() for path, text in compiled.files.items()}
-    committed = read_tree(settings.output / settings.name)
+    target = settings.output / settings.name
+    fresh = {path: text.encode() for path, text in versioned_files(compiled, target).items()}
+    committed = read_tree(target)
     assert sorted(fresh) == sorted(committed), "files differ: run `make generate` and commit"
     stale = [path for path in sorted(fresh) if fresh[path] != committed[path]]
     assert stale == [], f"generated/ is stale in {stale}: run `make generate` and commit"
@@ -87,10 +89,11 @@ def test_the_local_aws_deployed_from_the_template_compiles_to_the_same_bytes(
     for key, value in local_aws.env.items():
         monkeypatch.setenv(key, value)
     account = repository_settings(source="account")
-    from_account = compile_package(account).files
-    from_template = compile_package(repository_settings()).files
+    target = account.output / account.name
+    from_account = versioned_files(compile_package(account), target)
+    from_template = versioned_files(compile_package(repository_settings()), target)
     assert from_account == from_template
-    committed = read_tree(account.output / account.name)
+    committed = read_tree(target)
     assert {path: text.encode() for path, text in from_account.items()} == committed
 
 

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import sys
+import tomllib
+from pathlib import Path
+
 from ._runtime.server import build_server
 from ._runtime.transport import main as run
 from .tools import TOOLS
 
 SERVER_NAME = "ai-workflows"
-SERVER_VERSION = "0.1.0"
+PROJECT = Path(__file__).with_name("pyproject.toml")
+
+
+def _version() -> str:
+    """The package's version (it moves with the tool surface), from its pyproject.toml."""
+    try:
+        return str(tomllib.loads(PROJECT.read_text(encoding="utf-8"))["project"]["version"])
+    except (OSError, tomllib.TOMLDecodeError, KeyError):
+        return "0.0.0"
+
+
+SERVER_VERSION = _version()
 INSTRUCTIONS = (
     "Each tool runs one AWS Step Functions workflow with typed input and returns the execution's "
     "status, output, error and cause. STANDARD workflows that outlast the tool's wait return "
@@ -18,4 +33,6 @@ server = build_server(SERVER_NAME, version=SERVER_VERSION, instructions=INSTRUCT
 
 
 def main(argv: list[str] | None = None) -> None:
-    run(server, argv, prog="python -m ai_workflows")
+    launched = Path(sys.argv[0]).name
+    prog = SERVER_NAME if launched == SERVER_NAME else "python -m ai_workflows"
+    run(server, argv, prog=prog)

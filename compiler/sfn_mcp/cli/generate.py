@@ -10,6 +10,7 @@ from sfn_mcp.cli import report
 from sfn_mcp.cli.options import settings_from, source_options
 from sfn_mcp.diagnostics import Diagnostic
 from sfn_mcp.pipeline import compile_package
+from sfn_mcp.review.version import versioned_files
 from sfn_mcp.write import check_target, write_package
 
 GENERATE_EXAMPLE = """
@@ -32,7 +33,8 @@ def generate(**options: Any) -> None:
         settings = settings_from(options)
         check_target(settings.output / settings.name)  # before any AWS call
         compiled = compile_package(settings, progress=report.progress, count=report.count)
-        written = write_package(compiled.files, settings.output, settings.name)
+        files = versioned_files(compiled, settings.output / settings.name)
+        written = write_package(files, settings.output, settings.name)
     report.diagnostics(compiled.diagnostics)
     report.diagnostics(Diagnostic("note", done) for done in written.recovered)
     tools = compiled.package.tools

@@ -7,6 +7,7 @@ so the output is what a careful person would have written, and byte-stable.
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from pathlib import Path
@@ -102,6 +103,11 @@ def payload_expression(tool: Tool) -> str:
     return "workflow_input(arguments)"
 
 
+def toml_string(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's), no unreadable character as itself."""
+    return readable(json.dumps(text, ensure_ascii=False))
+
+
 def tuple_expression(keys: tuple[str, ...]) -> str:
     """A tuple of strings as a Python literal (one element keeps its comma)."""
     items = [py_string(key, 12) for key in keys]
@@ -161,7 +167,20 @@ def _environment() -> Environment:
     env.filters["hints_summary"] = hints_summary
     env.filters["fence"] = fence
     env.filters["pytuple"] = tuple_expression
+    env.filters["tomlstr"] = toml_string
     return env
+
+
+PROJECT_FILE = "pyproject.toml"
+
+
+def project_file(package: Package, version: str) -> str:
+    """``pyproject.toml``: the package as an installable project at ``version``."""
+    return (
+        _environment()
+        .get_template("pyproject.toml.jinja")
+        .render(package=package, version=version, requirements=SERVER_REQUIREMENTS)
+    )
 
 
 def render(package: Package) -> dict[str, str]:

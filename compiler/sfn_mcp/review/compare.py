@@ -13,6 +13,7 @@ from sfn_mcp.review.tools import (
     tool_removed,
     tool_renamed,
 )
+from sfn_mcp.review.versions import version_changes
 
 
 def compare(old: Surface, new: Surface) -> list[Change]:
@@ -31,4 +32,5 @@ def compare(old: Surface, new: Surface) -> list[Change]:
         out += tool_changes(after, old.tools[before], new.tools[after])
     for name in sorted(set(old.tools) & set(new.tools)):
         out += tool_changes(name, old.tools[name], new.tools[name])
+    out += version_changes(old, new, out)
     return sorted(out, key=change_order)

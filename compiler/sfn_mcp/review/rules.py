@@ -106,6 +106,14 @@ RULES: Final[tuple[Rule, ...]] = (
         "the package name changed: `python -m <package>` in client configurations must change",
     ),
     fixed("server-renamed", "server", N, "the server name clients see in `initialize` changed"),
+    fixed("version-changed", "server", N, "the package's version changed (serverInfo.version)"),
+    fixed(
+        "version-bump-too-small",
+        "server",
+        B,
+        "the version moved less than the surface changes require (major for a breaking change, "
+        "minor for an additive one): clients that trust semantic versions are misled",
+    ),
     fixed(
         "permission-added",
         "server",
@@ -283,6 +291,8 @@ def is_rule(value: object) -> bool:
 # One constant per row: the code names rules by these, never by a string.
 PACKAGE_RENAMED: Final = rule("package-renamed")
 SERVER_RENAMED: Final = rule("server-renamed")
+VERSION_CHANGED: Final = rule("version-changed")
+VERSION_BUMP_TOO_SMALL: Final = rule("version-bump-too-small")
 PERMISSION_ADDED: Final = rule("permission-added")
 PERMISSION_REMOVED: Final = rule("permission-removed")
 TOOL_REMOVED: Final = rule("tool-removed")

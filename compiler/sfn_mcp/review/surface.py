@@ -119,6 +119,7 @@ class Surface:
     tools: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     server: str | None = None
     package: str | None = None
+    version: str | None = None  # the package's version (surfaces from before it was recorded: None)
     # action → resources, from surfaces that record them (None: an older surface without them)
     permissions: Mapping[str, tuple[str, ...]] | None = None
     notes: tuple[str, ...] = ()
@@ -157,6 +158,7 @@ def parse_surface(data: Any, *, label: str) -> Surface:
         tools=tools,
         server=server if isinstance(server, str) else None,
         package=package if isinstance(package, str) else None,
+        version=data.get("version") if isinstance(data.get("version"), str) else None,
         permissions=_permissions(data.get("permissions"), label, hint),
     )
 
