@@ -137,6 +137,23 @@ def test_check_against_the_account_names_the_tools_whose_deployed_definition_mov
         assert re.search(
             r"refund: input schema is \S+RefundRequest version \d+, reviewed", moved.stdout
         )
+        # the same findings as data: one problem per drifted tool, no surface diff
+        as_json = sfn_mcp(env, "check", "--against-account", *SELECT, "-o", str(out),
+                          "--format", "json")  # fmt: skip
+        assert as_json.returncode == 1, as_json.stdout + as_json.stderr
+        report = json.loads(as_json.stdout)
+        assert report["check"] == "against-account" and report["upToDate"] is False
+        assert report["changes"] == [] and report["files"] == []
+        assert {problem["tool"] for problem in report["problems"]} == {"refund"}
+        for problem in report["problems"]:
+            assert f"  refund: {problem['message']}\n" in moved.stdout
+        assert f"To fix: {report['hint']}.\n" in moved.stdout
+        github = sfn_mcp(env, "check", "--against-account", *SELECT, "-o", str(out),
+                         "--format", "github")  # fmt: skip
+        assert github.returncode == 1
+        assert github.stdout.count("::error title=sfn-mcp check::refund: ") == len(
+            report["problems"]
+        )
         # --against-account writes nothing and never regenerates
         assert not list(out.glob("**/*.tmp*"))
     finally:

@@ -12,6 +12,7 @@ from sfn_mcp.cli import report
 from sfn_mcp.cli.options import selects, settings_from, source_options
 from sfn_mcp.diagnostics import CompileError
 from sfn_mcp.review.check import check_deployed, check_offline, check_source
+from sfn_mcp.review.render.check import CHECK_RENDERERS, github_error
 from sfn_mcp.settings.load import missing_config
 
 CHECK_EXAMPLE = """
@@ -24,6 +25,9 @@ Examples:
   sfn-mcp check --offline
   # after deploying: does the account run what was reviewed? (needs AWS credentials)
   sfn-mcp check --against-account
+  # a GitHub Actions job: an annotation per change, or a JSON report for a script
+  sfn-mcp check --format github
+  sfn-mcp check --offline --format json
 """
 
 
@@ -41,10 +45,19 @@ Examples:
     help="Compare the committed package with what is deployed: each tool's definition (by "
     "hash, through its target) and schema versions, read from the account.",
 )
-def check(offline: bool, against_account: bool, **options: Any) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(list(CHECK_RENDERERS)),
+    default="text",
+    show_default=True,
+    help="text for a terminal, json for tools (fields in the README), markdown for a "
+    "pull-request comment or job summary, github for GitHub Actions annotations.",
+)
+def check(offline: bool, against_account: bool, output_format: str, **options: Any) -> None:
     """Exit 0 when the committed package is what `generate` would write now, 1 when it is stale
     (and say which tools differ, and how), 2 on errors. Writes nothing."""
-    with report.reported(exit_code=2):
+    with report.reported(exit_code=2), github_error(output_format == "github", click.echo):
         settings = settings_from(options)
         if settings.config_file is None and not selects(options):
             raise missing_config(Path.cwd())
@@ -60,5 +73,5 @@ def check(offline: bool, against_account: bool, **options: Any) -> None:
             result = check_deployed(settings, progress=report.progress, count=report.count)
         else:
             result = check_source(settings, progress=report.progress, count=report.count)
-    click.echo(result.report, nl=False)
+    click.echo(CHECK_RENDERERS[output_format](result, root=Path.cwd()), nl=False)
     sys.exit(0 if result.up_to_date else 1)

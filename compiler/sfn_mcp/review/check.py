@@ -10,6 +10,12 @@ Two ways to ask, both read-only:
   the committed ``surface.json``, and its ``_runtime.py`` with this sfn-mcp's runtime. That catches
   hand edits and a manifest that was not regenerated with the code, in a pre-commit hook or a CI job
   without AWS credentials; it cannot see changes in the account.
+* ``--against-account``: each reviewed tool's machine as deployed (type, definition hash, schema
+  versions) against the committed manifest.
+
+Each returns a ``CheckResult``: the text report (``report``) and the same findings as data
+(surface changes, files that differ, problems, the hint), which ``review.render.check`` renders as
+JSON, markdown or GitHub Actions workflow commands.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sfn_mcp import read
 from sfn_mcp.diagnostics import CompileError, Counter, Diagnostics, Progress, quiet, quiet_count
@@ -28,6 +34,7 @@ from sfn_mcp.render import runtime_files
 from sfn_mcp.review.compare import compare
 from sfn_mcp.review.render.text import render_text
 from sfn_mcp.review.surface import Change, Surface, parse_surface
+from sfn_mcp.review.version import versioned_files
 from sfn_mcp.settings import Settings, WorkflowSettings
 from sfn_mcp.surface import LISTED_KEYS, MANIFEST, PackageImportError, committed_listing
 from sfn_mcp.write import read_tree, tree_changes
@@ -36,20 +43,65 @@ from sfn_mcp_runtime.contract import RUN_KEYS, RUNTIME_PACKAGE, definition_diges
 FIX = "run `sfn-mcp generate`, review the changes above and commit them"
 
 
+CheckKind = Literal["source", "offline", "against-account"]
+FileStatus = Literal["changed", "missing", "extra"]
+
+
+@dataclass(frozen=True)
+class FileDifference:
+    """A committed file that is not what ``generate`` writes now: ``changed``, ``missing`` (it
+    would be written) or ``extra`` (it would not); ``path`` is relative to the package folder."""
+
+    path: str
+    status: FileStatus
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "status": self.status}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A finding that is not a surface change: a tool that runs otherwise than reviewed (``tool``),
+    a runtime file that differs (``file``, relative to the package folder), an error."""
+
+    message: str
+    tool: str | None = None
+    file: str | None = None
+
+    def render(self) -> str:
+        return f"{self.tool}: {self.message}" if self.tool else self.message
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"tool": self.tool, "file": self.file, "message": self.message}
+
+
 @dataclass(frozen=True)
 class CheckResult:
+    """The outcome of a check: ``report`` is the text format; the other fields hold the same
+    findings as data for the other formats. ``headline`` is the report's first line, ``old`` and
+    ``new`` the surfaces ``changes`` compares, ``hint`` what to do (``None`` when up to date)."""
+
     up_to_date: bool
     report: str
     changes: list[Change] = field(default_factory=list)
+    kind: CheckKind = "source"
+    target: Path | None = None
+    headline: str = ""
+    old: Surface | None = None
+    new: Surface | None = None
+    files: list[FileDifference] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    hint: str | None = None
 
 
-def _differing(committed: dict[str, bytes], fresh: dict[str, bytes]) -> list[str]:
+def _differing(committed: dict[str, bytes], fresh: dict[str, bytes]) -> list[FileDifference]:
     missing, changed, extra = tree_changes(committed, fresh)
-    return [
-        f"  {label}: {path}"
-        for label, paths in (("changed", changed), ("missing", missing), ("extra", extra))
-        for path in paths
-    ]
+    statuses: tuple[tuple[FileStatus, list[str]], ...] = (
+        ("changed", list(changed)),
+        ("missing", list(missing)),
+        ("extra", list(extra)),
+    )
+    return [FileDifference(path, status) for status, paths in statuses for path in paths]
 
 
 def _surface(text: bytes | str | None, label: str) -> Surface:
@@ -77,24 +129,39 @@ def check_source(
     target = settings.output / settings.name
     compiled = compile_package(settings, progress=progress, count=count)
     committed = read_tree(target) if target.is_dir() else {}
-    fresh = {path: text.encode() for path, text in compiled.files.items()}
+    versioned = versioned_files(compiled, target)
+    fresh = {path: text.encode() for path, text in versioned.items()}
     tools = len(compiled.package.tools)
     if committed == fresh:
-        return CheckResult(True, f"{target} is up to date ({tools} workflow tool(s)).\n")
+        headline = f"{target} is up to date ({tools} workflow tool(s))."
+        return CheckResult(True, headline + "\n", target=target, headline=headline)
     old = _surface(committed.get(MANIFEST), f"committed {target.name}/{MANIFEST}")
     now = SOURCE_LABEL[settings.source]
-    new = _surface(compiled.files[MANIFEST], now)
+    new = _surface(versioned[MANIFEST], now)
     changes = compare(old, new)
-    lines = [f"{target} is stale: {now} compile(s) to a different package.", ""]
+    files = _differing(committed, fresh)
+    headline = f"{target} is stale: {now} compile(s) to a different package."
+    lines = [headline, ""]
     if changes:
         lines.append(render_text(changes, old=old, new=new).rstrip())
     else:
         lines.append("The tool surface is the same; only generated code differs.")
-    lines += ["", "Files that differ:", *_differing(committed, fresh), "", f"To fix: {FIX}."]
-    return CheckResult(False, "\n".join(lines) + "\n", changes)
+    lines += ["", "Files that differ:", *(f"  {f.status}: {f.path}" for f in files)]
+    lines += ["", f"To fix: {FIX}."]
+    return CheckResult(
+        False,
+        "\n".join(lines) + "\n",
+        changes,
+        target=target,
+        headline=headline,
+        old=old,
+        new=new,
+        files=files,
+        hint=FIX,
+    )
 
 
-def _runtime_problems(target: Path) -> list[str]:
+def _runtime_problems(target: Path) -> list[Problem]:
     """The package's ``_runtime/`` against this sfn-mcp's runtime, file by file."""
     shipped = {path: text.encode() for path, text in runtime_files().items()}
     committed = {  # a missing folder reads as no files
@@ -104,7 +171,7 @@ def _runtime_problems(target: Path) -> list[str]:
     missing, changed, extra = tree_changes(committed, shipped)
     why = "edited by hand, or generated by another sfn-mcp version"
     return [
-        f"{target.name}/{path} {what} ({why})"
+        Problem(f"{target.name}/{path} {what} ({why})", file=path)
         for what, paths in (
             ("differs from this sfn-mcp's runtime", changed),
             ("is missing from the runtime", missing),
@@ -132,11 +199,19 @@ def check_offline(target: Path) -> CheckResult:
     try:
         served = committed_listing(target)
     except PackageImportError as exc:
+        problem = Problem(f"{exc} (edited by hand, or half-written?)")
+        headline = f"{target}: {problem.message}."
         return CheckResult(
-            False, f"{target}: {exc} (edited by hand, or half-written?).\n\nTo fix: {FIX}.\n"
+            False,
+            f"{headline}\n\nTo fix: {FIX}.\n",
+            kind="offline",
+            target=target,
+            headline=headline,
+            problems=[problem],
+            hint=FIX,
         )
     tools = {}
-    problems = []
+    problems: list[Problem] = []
     for listed in served.tools:
         name = str(listed["name"])
         entry = dict(recorded.tools.get(name, {"name": name, "stateMachine": None}))
@@ -145,7 +220,11 @@ def check_offline(target: Path) -> CheckResult:
         machine = entry.get("stateMachine") or {}
         runs = served.workflows.get(name, {})
         problems += [
-            f"{name}: tools.py says {key} {runs.get(key)!r}, {MANIFEST} says {machine.get(key)!r}"
+            Problem(
+                f"tools.py says {key} {runs.get(key)!r}, {MANIFEST} says {machine.get(key)!r}",
+                tool=name,
+                file="tools.py",
+            )
             for key in RUN_KEYS
             if runs and machine.get(key) != runs.get(key)
         ]
@@ -159,15 +238,27 @@ def check_offline(target: Path) -> CheckResult:
     problems += _runtime_problems(target)
     if not changes and not problems:
         count = len(served.workflows)
-        return CheckResult(
-            True, f"{target}: the code matches its {MANIFEST} ({count} workflow tool(s)).\n"
-        )
-    lines = [f"{target}: the code does not match its {MANIFEST}.", ""]
+        headline = f"{target}: the code matches its {MANIFEST} ({count} workflow tool(s))."
+        return CheckResult(True, headline + "\n", kind="offline", target=target, headline=headline)
+    headline = f"{target}: the code does not match its {MANIFEST}."
+    hint = f"{FIX}; never edit the generated files"
+    lines = [headline, ""]
     if changes:
         lines.append(render_text(changes, old=recorded, new=code).rstrip())
-    lines += [f"- {problem}" for problem in problems]
-    lines += ["", f"To fix: {FIX}; never edit the generated files."]
-    return CheckResult(False, "\n".join(lines) + "\n", changes)
+    lines += [f"- {problem.render()}" for problem in problems]
+    lines += ["", f"To fix: {hint}."]
+    return CheckResult(
+        False,
+        "\n".join(lines) + "\n",
+        changes,
+        kind="offline",
+        target=target,
+        headline=headline,
+        old=recorded,
+        new=code,
+        problems=problems,
+        hint=hint,
+    )
 
 
 def _reviewed_source(entry: Mapping[str, Any] | None) -> str:
@@ -249,30 +340,40 @@ def check_deployed(
         else []
     )
     deployed = {m.name: m for m in machines}
-    drifted: list[str] = []
+    drifted: list[Problem] = []
     for machine, name in sorted(by_machine.items(), key=lambda item: item[1]):
         if machine not in listed:
-            drifted.append(f"  {name}: state machine {machine!r} is not deployed")
+            drifted.append(Problem(f"state machine {machine!r} is not deployed", tool=name))
         elif machine not in deployed:
-            drifted.append(f"  {name}: state machine {machine!r} could not be read (see above)")
+            drifted.append(
+                Problem(f"state machine {machine!r} could not be read (see above)", tool=name)
+            )
         else:
-            drifted += [f"  {name}: {what}" for what in _drift(tools[name], deployed[machine])]
-    problems = [d.render() for d in diagnostics if d.level == "error"]
+            drifted += [Problem(what, tool=name) for what in _drift(tools[name], deployed[machine])]
+    errors = [Problem(d.render()) for d in diagnostics if d.level == "error"]
     if not drifted:
-        return CheckResult(
-            True,
+        headline = (
             f"{target}: every reviewed workflow runs as reviewed in {aws.region} "
-            f"({len(tools)} workflow tool(s)).\n",
+            f"({len(tools)} workflow tool(s))."
         )
-    lines = [
-        f"{target}: what is deployed in {aws.region} differs from the reviewed package:",
-        *drifted,
-    ]
-    if problems:
-        lines += ["", *problems]
-    lines += [
-        "",
-        "To fix: deploy what was reviewed, or regenerate from the account (source = account) "
-        "or from the repository and review the change.",
-    ]
-    return CheckResult(False, "\n".join(lines) + "\n")
+        return CheckResult(
+            True, headline + "\n", kind="against-account", target=target, headline=headline
+        )
+    headline = f"{target}: what is deployed in {aws.region} differs from the reviewed package:"
+    hint = (
+        "deploy what was reviewed, or regenerate from the account (source = account) "
+        "or from the repository and review the change"
+    )
+    lines = [headline, *(f"  {problem.render()}" for problem in drifted)]
+    if errors:
+        lines += ["", *(problem.render() for problem in errors)]
+    lines += ["", f"To fix: {hint}."]
+    return CheckResult(
+        False,
+        "\n".join(lines) + "\n",
+        kind="against-account",
+        target=target,
+        headline=headline,
+        problems=drifted + errors,
+        hint=hint,
+    )
