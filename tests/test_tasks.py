@@ -41,6 +41,14 @@ SLOW = {
         "Done": {"Type": "Pass", "Parameters": {"given.$": "$", "done": True}, "End": True},
     },
 }
+FAILING = {
+    "Comment": "Fails after a second, as a workflow whose input is wrong does.",
+    "StartAt": "Wait",
+    "States": {
+        "Wait": {"Type": "Wait", "Seconds": 1, "Next": "Fail"},
+        "Fail": {"Type": "Fail", "Error": "Orders.Invalid", "Cause": "no such order"},
+    },
+}
 APPROVAL = {
     "Comment": "Refunds an order once a person approves it.",
     "StartAt": "Approve",
@@ -87,7 +95,8 @@ def package(local_aws: Any, aws_env: dict[str, str], tmp_path_factory: Any) -> P
         Code={"ZipFile": code.getvalue()},
     )
     sfn = local_aws.client("stepfunctions")
-    for name, definition in (("slow", SLOW), ("approve", APPROVAL), ("guarded", SLOW)):
+    machines = (("slow", SLOW), ("approve", APPROVAL), ("guarded", SLOW), ("failing", FAILING))
+    for name, definition in machines:
         sfn.create_state_machine(
             name=PREFIX + name, definition=json.dumps(definition), roleArn=ROLE
         )
@@ -192,6 +201,20 @@ async def test_a_long_workflow_is_a_task_that_completes_with_the_synchronous_res
         synchronous = await client.call_tool("get_execution", {"execution_arn": arn})
         assert synchronous.structured_content == result["structuredContent"]
         assert synchronous.content[0].text == result["content"][0]["text"]  # type: ignore[union-attr]
+
+
+async def test_a_failed_execution_is_a_completed_task_whose_result_is_an_error(
+    package: Path, aws_env: dict[str, str]
+) -> None:
+    async with connected(package, aws_env, "2026-07-28") as client:
+        created = await raw(
+            client, "tools/call", {"name": "failing", "arguments": {}, "_meta": DECLARED}
+        )
+        done = await poll(client, created["taskId"], modern=True)
+    assert done["status"] == "completed"  # a tool error is no protocol error
+    assert done["result"]["isError"] is True
+    assert done["result"]["structuredContent"]["status"] == "FAILED"
+    assert done["result"]["structuredContent"]["error"] == "Orders.Invalid"
 
 
 async def test_a_cancelled_task_aborts_its_execution(
