@@ -60,7 +60,10 @@ def py_string(text: str, indent: int = 4) -> str:
 
 def fence(text: str) -> str:
     """Markdown code fence around AWS text, longer than any backtick run inside it, so that no
-    HTML, link or heading in a Comment is rendered by a README viewer."""
+    HTML, link or heading in a Comment is rendered by a README viewer; control, bidi and
+    invisible characters are written as ``\\uXXXX`` escapes (a NUL would make git treat the
+    README as binary and hide its diff from review)."""
+    text = readable(text)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     marker = "`" * max(3, longest + 1)
     return f"{marker}text\n{text}\n{marker}"
