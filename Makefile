@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STATE := .aws-local
 
 .PHONY: help venv aws-local aws-local-stop generate check check-deployed demo test lint unit integration bench clean \
-	inspector test-inspector test-oauth-clients
+	inspector test-inspector test-oauth-clients mcpb test-bundle
 
 help:
 	@echo "make demo            start the local AWS, generate the server, call every example tool, stop"
@@ -21,6 +21,8 @@ help:
 	@echo "make inspector       install the pinned MCP Inspector CLI into .node/ (needs Node.js 20+, npm)"
 	@echo "make test-inspector  only tests/test_inspector.py: the official MCP Inspector CLI as the client"
 	@echo "make test-oauth-clients  only the OAuth tests: the Inspector logs in to the server (local issuer)"
+	@echo "make mcpb            install the pinned MCPB CLI into .node/ (needs Node.js 20+, npm)"
+	@echo "make test-bundle     only tests/test_bundle.py: sfn-mcp bundle, checked by the MCPB CLI and hadolint"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,10 +73,31 @@ $(NODE_PREFIX)/.installed-$(INSPECTOR_VERSION)-$(MCPC_VERSION):
 
 inspector: $(NODE_PREFIX)/.installed-$(INSPECTOR_VERSION)-$(MCPC_VERSION)
 
+# The MCPB CLI (@anthropic-ai/mcpb) validates and packs what `sfn-mcp bundle` writes, for
+# tests/test_bundle.py. Also in .node/, with a marker of its own (the Inspector's target removes
+# only its own markers). Exact pin.
+MCPB_VERSION := 2.1.2
+MCPB := $(NODE_PREFIX)/node_modules/.bin/mcpb
+MCPB_NODE_MISSING := the MCPB CLI used by tests/test_bundle.py needs Node.js 20 or newer and npm; \
+  install them (https://nodejs.org/en/download, or your package manager if it has Node 20+) and run make again
+
+$(NODE_PREFIX)/.mcpb-installed-$(MCPB_VERSION):
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+	  { echo "error: node or npm not found: $(MCPB_NODE_MISSING)" >&2; exit 1; }
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || \
+	  { echo "error: Node.js $$(node --version) is too old: $(MCPB_NODE_MISSING)" >&2; exit 1; }
+	rm -f $(NODE_PREFIX)/.mcpb-installed-*
+	npm install --prefix $(NODE_PREFIX) --save-exact --ignore-scripts --no-audit --no-fund \
+	  --loglevel=error @anthropic-ai/mcpb@$(MCPB_VERSION)
+	test "$$($(MCPB) --version)" = $(MCPB_VERSION)
+	touch $@
+
+mcpb: $(NODE_PREFIX)/.mcpb-installed-$(MCPB_VERSION)
+
 # tests/test_oauth_clients.py (the Inspector logging in to the server over OAuth) needs no local
 # AWS, so `make unit` runs it too: it installs the Inspector when Node.js is here; without Node.js
 # those tests skip (and fail when CI is set).
-UNIT_NODE := $(if $(shell command -v node 2>/dev/null),inspector)
+UNIT_NODE := $(if $(shell command -v node 2>/dev/null),inspector mcpb)
 
 # Other ports: make aws-local AWS_LOCAL_ARGS="--sfn-port 0 --schemas-port 0" (0 = any free one).
 AWS_LOCAL_ARGS ?=
@@ -121,7 +144,7 @@ unit: venv $(UNIT_NODE)
 integration: venv inspector
 	$(PY) -m pytest -m integration -q
 
-test: lint inspector
+test: lint inspector mcpb
 	$(PY) -m pytest -q
 
 test-inspector: venv inspector
@@ -129,6 +152,9 @@ test-inspector: venv inspector
 
 test-oauth-clients: venv inspector
 	$(PY) -m pytest tests/test_oauth.py tests/test_oauth_clients.py -q
+
+test-bundle: venv mcpb
+	$(PY) -m pytest tests/test_bundle.py -q
 
 bench: venv $(ANCHOR_VENV)/.installed
 	$(PY) benchmarks/bench.py

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from sfn_mcp import __version__
+from sfn_mcp.cli.bundle import bundle
 from sfn_mcp.cli.check import check
 from sfn_mcp.cli.configure import configure
 from sfn_mcp.cli.diff import diff
@@ -19,5 +20,5 @@ def main() -> None:
     """Compile AWS Step Functions workflows into a committed, typed MCP server."""
 
 
-for command in (init, generate, check, diff, configure):
+for command in (init, generate, check, diff, configure, bundle):
     main.add_command(command)
