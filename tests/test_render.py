@@ -102,6 +102,7 @@ def test_package_layout(tmp_path: Path) -> None:
         "__main__.py",
         *sorted(runtime_files()),
         "iam-policy.json",
+        "listing.json",
         "models/__init__.py",
         "models/order_placed.py",
         "models/shipment.py",

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from mcp.server import Server, ServerRequestContext
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -46,6 +47,7 @@ from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .approvals import Action, Pending, pending_step, send_answer
+from .catalog import Catalog, Named
 from .contract import ANSWER_TOOL, IDEMPOTENCY_ARGUMENT, MAX_WAIT_SECONDS, STATUS_TOOL, Hints
 from .definitions import (
     EXECUTION_ARN,
@@ -217,14 +219,15 @@ class ExecutionQuery(BaseModel):
     )
 
 
-def status_tool(tools: tuple[Tool[Any], ...]) -> Tool[ExecutionQuery]:
+def status_tool(tools: Iterable[Named]) -> Tool[ExecutionQuery]:
     """``get_execution``: follows up executions of the server's own STANDARD workflows."""
+    tools = tuple(tools)
     workflows = tuple(tool.workflow for tool in tools if tool.workflow)
 
     async def run(query: ExecutionQuery) -> ExecutionResult:
         return await execution_status(workflows, query.execution_arn, query.wait_seconds)
 
-    names = ", ".join(sorted(t.name for t in tools if t.takes_idempotency_key)) or "none"
+    names = ", ".join(sorted(t.name for t in tools if _standard(t))) or "none"
     return Tool(
         name=STATUS_TOOL,
         title="Get execution",
@@ -238,6 +241,11 @@ def status_tool(tools: tuple[Tool[Any], ...]) -> Tool[ExecutionQuery]:
     )
 
 
+def _standard(tool: Named) -> bool:
+    """Whether ``tool`` runs a STANDARD workflow (it takes an idempotency key, may be a task)."""
+    return tool.workflow is not None and tool.workflow.type == "STANDARD"
+
+
 class StepAnswer(BaseModel):
     """Arguments of the approval tool."""
 
@@ -248,7 +256,7 @@ class StepAnswer(BaseModel):
     comment: str | None = Field(default=None, max_length=2000, description="The user's note.")
 
 
-def answer_tool(tools: tuple[Tool[Any], ...]) -> Tool[StepAnswer] | None:
+def answer_tool(tools: Iterable[Named]) -> Tool[StepAnswer] | None:
     """``answer_step``: answers an approval step for clients that cannot ask the user (only
     when some workflow has one), for executions of the server's own workflows only."""
     workflows = tuple(t.workflow for t in tools if t.workflow and t.workflow.approval_steps)
@@ -313,8 +321,14 @@ def _listed(tool: Tool[Any]) -> McpTool:
 def served_tools(tools: tuple[Tool[Any], ...]) -> tuple[Tool[Any], ...]:
     """Every tool the server offers: the workflow tools, the status tool and, where a workflow
     waits for people, the approval tool."""
+    return (*tools, *own_tools(tools))
+
+
+def own_tools(tools: Iterable[Named]) -> tuple[Tool[Any], ...]:
+    """The tools of the server itself (status, approval) for these workflow tools."""
+    tools = tuple(tools)
     answering = answer_tool(tools)
-    return (*tools, status_tool(tools), *((answering,) if answering else ()))
+    return (status_tool(tools), *((answering,) if answering else ()))
 
 
 def tools_list(tools: tuple[Tool[Any], ...]) -> list[dict[str, Any]]:
@@ -402,22 +416,56 @@ class _Notification:
 
 
 def build_server(
-    name: str, *, version: str, instructions: str, tools: tuple[Tool[Any], ...]
+    name: str,
+    *,
+    version: str,
+    instructions: str,
+    tools: tuple[Tool[Any], ...] | Catalog,
 ) -> Server[Any]:
-    served = served_tools(tools)
-    by_name = {tool.name: tool for tool in served}
-    output_models = {tool.workflow.arn: tool.output_model for tool in tools if tool.workflow}
-    listing = ListToolsResult(tools=[_listed(tool) for tool in served])
+    """The server of these workflow tools: built tools, or a ``Catalog`` whose tools are built
+    on their first call (its ``tools/list`` then comes from its ``listing.json``)."""
+    catalog = tools if isinstance(tools, Catalog) else Catalog(tools)
+    workflow_tools = tuple(catalog.entries.values())
+    own = {tool.name: tool for tool in own_tools(workflow_tools)}
+    by_arn = {tool.workflow.arn: tool.name for tool in workflow_tools if tool.workflow}
+    listing: dict[str, Any] = {}
+    # what the SDK's own result adds around the tools (the 2026-07-28 cache hints and type)
+    envelope = ListToolsResult(tools=[]).model_dump(by_alias=True, mode="json", exclude_none=True)
 
-    def result_of(tool: Tool[Any], outcome: ExecutionResult) -> CallToolResult:
+    def find(tool_name: str) -> Tool[Any] | None:
+        """The tool called ``tool_name``, built on its first use."""
+        if tool_name in own:
+            return own[tool_name]
+        return catalog.tool(tool_name) if tool_name in catalog else None
+
+    def output_model_of(machine_arn: str) -> type[BaseModel] | None:
+        tool_name = by_arn.get(machine_arn)
+        return catalog.tool(tool_name).output_model if tool_name else None
+
+    def listed() -> dict[str, Any]:
+        """What tools/list answers: the recorded listing as it is when it lists exactly these
+        tools, else the listing of the tools themselves (each built)."""
+        if not listing:
+            recorded = catalog.listed()
+            names = [*catalog.entries, *own]
+            if recorded is not None and [t.get("name") for t in recorded] != names:
+                logger.warning("listing.json does not list this server's tools: ignoring it")
+                recorded = None
+            if recorded is None:
+                recorded = tools_list(catalog.all_tools())
+            listing.update(envelope, tools=recorded)
+        return listing
+
+    def result_of(entry: Named, outcome: ExecutionResult) -> CallToolResult:
+        tool = catalog.tool(entry.name)
         return _sendable(tool.name, tool_result(tool.name, outcome, tool.output_model))
 
-    tasks = Tasks(tools, result_of)
+    tasks = Tasks(workflow_tools, result_of)
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
-    ) -> ListToolsResult:
-        return listing
+    ) -> dict[str, Any]:
+        return listed()
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: CallToolRequestParams
@@ -429,9 +477,9 @@ def build_server(
         ctx: ServerRequestContext[Any], params: CallToolRequestParams, *, start_only: bool = False
     ) -> tuple[CallToolResult, ExecutionResult | None]:
         """The call's result, and the execution's outcome where one was started or read."""
-        tool = by_name.get(params.name)
+        tool = find(params.name)
         if tool is None:
-            known = ", ".join(sorted(by_name))
+            known = ", ".join(sorted([*catalog.entries, *own]))
             return _text_result(
                 f"Unknown tool {excerpt(params.name, 128)}. Tools: {known}", error=True
             ), None
@@ -488,14 +536,14 @@ def build_server(
         if tool.name in (STATUS_TOOL, ANSWER_TOOL) and outcome.execution_arn:
             match = EXECUTION_ARN.match(outcome.execution_arn)
             if match:
-                typed = output_models.get(f"{match['prefix']}:stateMachine:{match['machine']}")
+                typed = output_model_of(f"{match['prefix']}:stateMachine:{match['machine']}")
         return tool_result(tool.name, outcome, typed), outcome
 
     async def as_task(ctx: ServerRequestContext[Any], call_next: CallNext) -> HandlerResult:
         """Middleware: a ``tools/call`` of a STANDARD workflow becomes a task when the client
         asked for one (2025-11-25 ``params.task``) or declared the extension (2026-07-28)."""
         raw = ctx.params or {}
-        tool = by_name.get(str(raw.get("name")))
+        tool = catalog.entries.get(str(raw.get("name")))
         if ctx.method != "tools/call" or not tasks.may_become_task(tool):
             return await call_next(ctx)
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
@@ -559,7 +607,8 @@ def build_server(
         name,
         version=version,
         instructions=instructions,
-        on_list_tools=list_tools,
+        # a mapping is sent as it is (the SDK validates every spec result on its way out)
+        on_list_tools=cast(Any, list_tools),
         on_call_tool=call_tool,
     )
     server.middleware.append(as_task)

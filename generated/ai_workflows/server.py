@@ -6,9 +6,11 @@ import sys
 import tomllib
 from pathlib import Path
 
+from ._runtime.catalog import Catalog
+from ._runtime.contract import LISTING
 from ._runtime.server import build_server
 from ._runtime.transport import main as run
-from .tools import TOOLS
+from .tools import ENTRIES
 
 SERVER_NAME = "ai-workflows"
 PROJECT = Path(__file__).with_name("pyproject.toml")
@@ -29,7 +31,10 @@ INSTRUCTIONS = (
     "status RUNNING with the execution ARN."
 )
 
-server = build_server(SERVER_NAME, version=SERVER_VERSION, instructions=INSTRUCTIONS, tools=TOOLS)
+# tools/list is served from listing.json (what the compiler read from this code; `sfn-mcp check
+# --offline` keeps them equal); each tool is built on its first call.
+CATALOG = Catalog(ENTRIES, listing=Path(__file__).with_name(LISTING))
+server = build_server(SERVER_NAME, version=SERVER_VERSION, instructions=INSTRUCTIONS, tools=CATALOG)
 
 
 def main(argv: list[str] | None = None) -> None:

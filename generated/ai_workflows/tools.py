@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import models
+from ._runtime.catalog import Entry, all_tools
 from ._runtime.contract import Hints
 from ._runtime.definitions import ExecutionResult, Tool, Workflow
 from ._runtime.execution import event_envelope, run_workflow, workflow_input
@@ -92,8 +93,11 @@ async def support_triage(
     )
 
 
-TOOLS: tuple[Tool[Any], ...] = (
-    Tool(
+def _daily_etl_tool() -> Tool[Any]:
+    """Built on the tool's first call: this imports its models."""
+    from .models import daily_etl_request as input_module
+
+    return Tool(
         name="daily_etl",
         title="Daily ETL",
         description=(
@@ -115,8 +119,8 @@ TOOLS: tuple[Tool[Any], ...] = (
             "leaves the execution running in AWS."
         ),
         workflow=DAILY_ETL_WORKFLOW,
-        input_model=models.daily_etl_request.DailyEtlRequest,
-        schema=models.daily_etl_request.INPUT_SCHEMA,
+        input_model=input_module.DailyEtlRequest,
+        schema=input_module.INPUT_SCHEMA,
         run=daily_etl,
         # readOnlyHint=false: state `TransformTable` invokes a Lambda function, unknown code;
         #   1 more task is not read-only either
@@ -124,8 +128,15 @@ TOOLS: tuple[Tool[Any], ...] = (
         #   code; 1 more task may change data too
         # openWorldHint=true: state `TransformTable` invokes a Lambda function, unknown code
         hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),
-    ),
-    Tool(
+    )
+
+
+def _document_analysis_tool() -> Tool[Any]:
+    """Built on the tool's first call: this imports its models."""
+    from .models import document_analysis_request as input_module
+    from .models import document_analysis_result as output_module
+
+    return Tool(
         name="document_analysis",
         title="Analyse a document",
         description=(
@@ -142,14 +153,20 @@ TOOLS: tuple[Tool[Any], ...] = (
             "output."
         ),
         workflow=DOCUMENT_ANALYSIS_WORKFLOW,
-        input_model=models.document_analysis_request.DocumentAnalysisRequest,
-        schema=models.document_analysis_request.INPUT_SCHEMA,
+        input_model=input_module.DocumentAnalysisRequest,
+        schema=input_module.INPUT_SCHEMA,
         run=document_analysis,
-        output_model=models.document_analysis_result.DocumentAnalysisResult,
+        output_model=output_module.DocumentAnalysisResult,
         # openWorldHint=true: state `AnalyzeDocument` invokes a Lambda function, unknown code
         hints=Hints(read_only=True, destructive=False, idempotent=False, open_world=True),
-    ),
-    Tool(
+    )
+
+
+def _order_processing_tool() -> Tool[Any]:
+    """Built on the tool's first call: this imports its models."""
+    from .models import order_placed as input_module
+
+    return Tool(
         name="order_processing",
         title="Order processing",
         description=(
@@ -173,8 +190,8 @@ TOOLS: tuple[Tool[Any], ...] = (
             "Cancelling the call leaves the execution running in AWS."
         ),
         workflow=ORDER_PROCESSING_WORKFLOW,
-        input_model=models.order_placed.OrderPlaced,
-        schema=models.order_placed.INPUT_SCHEMA,
+        input_model=input_module.OrderPlaced,
+        schema=input_module.INPUT_SCHEMA,
         run=order_processing,
         # readOnlyHint=false: state `PriceOrder` invokes a Lambda function, unknown code; 3
         #   more tasks are not read-only either
@@ -182,8 +199,14 @@ TOOLS: tuple[Tool[Any], ...] = (
         #   more tasks may change data too
         # openWorldHint=true: state `PriceOrder` invokes a Lambda function, unknown code
         hints=Hints(read_only=False, destructive=True, idempotent=False, open_world=True),
-    ),
-    Tool(
+    )
+
+
+def _support_triage_tool() -> Tool[Any]:
+    """Built on the tool's first call: this imports its models."""
+    from .models import support_triage_input as input_module
+
+    return Tool(
         name="support_triage",
         title="Support triage",
         description=(
@@ -203,13 +226,31 @@ TOOLS: tuple[Tool[Any], ...] = (
             "Cancelling the call leaves the execution running in AWS."
         ),
         workflow=SUPPORT_TRIAGE_WORKFLOW,
-        input_model=models.support_triage_input.SupportTriageInput,
-        schema=models.support_triage_input.INPUT_SCHEMA,
+        input_model=input_module.SupportTriageInput,
+        schema=input_module.INPUT_SCHEMA,
         run=support_triage,
         # readOnlyHint=true: no state calls a service: the workflow only reshapes its input
         # destructiveHint=false: no state calls a service: the workflow only reshapes its
         #   input
         # openWorldHint=false: no state calls a service: the workflow only reshapes its input
         hints=Hints(read_only=True, destructive=False, idempotent=False, open_world=False),
+    )
+
+
+# What the server starts with: each tool's name and workflow; the tool itself is built on its
+# first call, so the server starts without importing any model.
+ENTRIES: tuple[Entry, ...] = (
+    Entry(name="daily_etl", workflow=DAILY_ETL_WORKFLOW, load=_daily_etl_tool),
+    Entry(
+        name="document_analysis", workflow=DOCUMENT_ANALYSIS_WORKFLOW, load=_document_analysis_tool
     ),
+    Entry(name="order_processing", workflow=ORDER_PROCESSING_WORKFLOW, load=_order_processing_tool),
+    Entry(name="support_triage", workflow=SUPPORT_TRIAGE_WORKFLOW, load=_support_triage_tool),
 )
+
+
+def __getattr__(name: str) -> Any:
+    """``TOOLS``: every tool, built (each model module imported)."""
+    if name == "TOOLS":
+        return all_tools(ENTRIES)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

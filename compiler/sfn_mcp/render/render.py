@@ -82,7 +82,7 @@ def runtime_files() -> dict[str, str]:
 
 def runtime_imports(package: Package) -> list[tuple[str, list[str]]]:
     """What tools.py imports from the runtime, by module: only the names it uses."""
-    names = {"ExecutionResult", "Hints", "Tool", "Workflow", "run_workflow"}
+    names = {"Entry", "ExecutionResult", "Hints", "Tool", "Workflow", "all_tools", "run_workflow"}
     for tool in package.tools:
         names.add("event_envelope" if tool.input.mode == "envelope" else "workflow_input")
         if tool.input.mode == "free-form":

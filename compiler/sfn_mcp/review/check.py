@@ -36,7 +36,14 @@ from sfn_mcp.review.render.text import render_text
 from sfn_mcp.review.surface import Change, Surface, parse_surface
 from sfn_mcp.review.version import versioned_files
 from sfn_mcp.settings import Settings, WorkflowSettings
-from sfn_mcp.surface import LISTED_KEYS, MANIFEST, PackageImportError, committed_listing
+from sfn_mcp.surface import (
+    LISTED_KEYS,
+    LISTING,
+    MANIFEST,
+    PackageImportError,
+    committed_listing,
+    listing_problems,
+)
 from sfn_mcp.write import read_tree, tree_changes
 from sfn_mcp_runtime.contract import RUN_KEYS, RUNTIME_PACKAGE, definition_digest
 
@@ -235,6 +242,7 @@ def check_offline(target: Path) -> CheckResult:
         package=recorded.package,
     )
     changes = compare(recorded, code)
+    problems += [Problem(text, file=LISTING) for text in listing_problems(target, served)]
     problems += _runtime_problems(target)
     if not changes and not problems:
         count = len(served.workflows)

@@ -14,6 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from sfn_mcp.diagnostics import CompileError
+from sfn_mcp_runtime.contract import LISTING, LISTING_FORMAT
+
+__all__ = [
+    "LISTING",
+    "PackageImportError",
+    "Served",
+    "committed_listing",
+    "listing_problems",
+    "listing_text",
+    "served_listing",
+]
 
 # Runs in a child interpreter with the package on sys.path: what it serves, and how each
 # workflow tool runs (the Workflow constants in tools.py).
@@ -73,3 +84,43 @@ def _listing_of(folder: Path, package: str) -> Served:
 def committed_listing(package_dir: Path) -> Served:
     """``tools/list`` of a package on disk (for the offline check)."""
     return _listing_of(package_dir.parent, package_dir.name)
+
+
+def listing_text(served: Served) -> str:
+    """``listing.json``: what ``tools/list`` answers, which the server sends as it is instead of
+    building every tool at start. One tool a line (a review sees which changed), ASCII only
+    (JSON escapes), keys in the order the server sends them."""
+    lines = [json.dumps(tool, ensure_ascii=True, separators=(",", ":")) for tool in served.tools]
+    body = ",\n".join(lines)
+    return f'{{"listingFormat":{LISTING_FORMAT},"tools":[\n{body}\n]}}\n'
+
+
+def listing_problems(package_dir: Path, served: Served) -> list[str]:
+    """How the package's ``listing.json`` differs from its code's ``tools/list`` (none: equal)."""
+    path = package_dir / LISTING
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"{LISTING} cannot be read ({type(exc).__name__}); the server lists from it"]
+    if text == listing_text(served):
+        return []
+    try:
+        recorded = json.loads(text).get("tools")
+        by_name = {str(t.get("name")): t for t in recorded}
+    except (ValueError, AttributeError, TypeError):
+        return [f"{LISTING} is not a listing the server can read"]
+    problems = []
+    code = {str(tool["name"]): tool for tool in served.tools}
+    for name in sorted(code.keys() | by_name.keys()):
+        if name not in by_name:
+            problems.append(f"{LISTING} does not list the tool {name!r} the code serves")
+        elif name not in code:
+            problems.append(f"{LISTING} lists the tool {name!r}, which the code does not have")
+        elif by_name[name] != code[name]:
+            keys = sorted(
+                k
+                for k in code[name].keys() | by_name[name].keys()
+                if code[name].get(k) != by_name[name].get(k)
+            )
+            problems.append(f"{LISTING} differs from the code for {name!r} ({', '.join(keys)})")
+    return problems or [f"{LISTING} is not laid out as sfn-mcp writes it (order or spacing)"]

@@ -22,7 +22,7 @@ from sfn_mcp.diagnostics import CompileError
 from sfn_mcp.ir import Package, Tool
 from sfn_mcp.read.records import INFERRED, SchemaSource
 from sfn_mcp.render.policy import grants, iam_policy
-from sfn_mcp.surface.listing import PackageImportError, served_listing
+from sfn_mcp.surface.listing import LISTING, PackageImportError, listing_text, served_listing
 from sfn_mcp.text import readable_json
 from sfn_mcp_runtime.contract import RUN_KEYS
 
@@ -65,8 +65,10 @@ def _entry(listed: Mapping[str, Any], tool: Tool | None, runs: Mapping[str, Any]
     }
 
 
-def manifest(package: Package, files: Mapping[str, str]) -> str:
-    """The text of ``surface.json`` for a rendered package."""
+def manifest(package: Package, files: dict[str, str]) -> str:
+    """The text of ``surface.json`` for a rendered package. It also adds ``listing.json`` (the
+    same ``tools/list``, which the server serves as it is) to ``files``: both come from one
+    import of the package."""
     try:
         served = served_listing(files, package.name)
     except PackageImportError as exc:
@@ -74,6 +76,7 @@ def manifest(package: Package, files: Mapping[str, str]) -> str:
             f"internal error: {exc}",
             hint="rerun with SFN_MCP_DEBUG=1 and report it with the schema that produced it",
         ) from exc
+    files[LISTING] = listing_text(served)
     by_name = {tool.name: tool for tool in package.tools}
     document = {
         "surfaceFormat": FORMAT,

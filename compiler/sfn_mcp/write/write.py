@@ -66,6 +66,7 @@ OURS = (
     "requirements.txt",
     "surface.json",
     "iam-policy.json",
+    "listing.json",
     "pyproject.toml",
     ".gitignore",
     "_runtime.py",

@@ -32,6 +32,8 @@ RUNTIME_PACKAGE: Final = "_runtime"
 # What a generated tools.py may import from the runtime: name -> module of ``_runtime``.
 TOOLS_IMPORTS: Final = {
     "ApprovalStep": "definitions",
+    "Entry": "catalog",
+    "all_tools": "catalog",
     "ExecutionResult": "definitions",
     "FreeFormInput": "definitions",
     "Tool": "definitions",
@@ -41,6 +43,11 @@ TOOLS_IMPORTS: Final = {
     "run_workflow": "execution",
     "workflow_input": "execution",
 }
+
+# The file of a package that holds its tools/list (written by the compiler from the package's own
+# code; the server sends it as it is), and the version of its layout.
+LISTING: Final = "listing.json"
+LISTING_FORMAT: Final = 1
 
 # What surface.json records of how each workflow tool runs (``stateMachine`` keys), read from the
 # Workflow constants of tools.py: check --offline compares them with the code.

@@ -39,7 +39,8 @@ from mcp.types import INVALID_PARAMS, CallToolResult
 
 from .approvals import CANCELLED_ERROR, Action, Pending, pending_step, send_answer
 from .aws import _call
-from .definitions import EXECUTION_ARN, ExecutionResult, Tool, WorkflowError, excerpt
+from .catalog import Named
+from .definitions import EXECUTION_ARN, ExecutionResult, WorkflowError, excerpt
 from .execution import MAX_POLL_SECONDS, execution_status
 
 logger = logging.getLogger("sfn_mcp.runtime")
@@ -51,7 +52,7 @@ MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
 # Step Functions keeps a closed STANDARD execution's history for 90 days.
 RETENTION_MS = 90 * 24 * 3600 * 1000
 TASK_ID_PREFIX = "sfn1."
-ResultOf = Callable[[Tool[Any], ExecutionResult], CallToolResult]
+ResultOf = Callable[[Named, ExecutionResult], CallToolResult]
 
 
 def task_id(execution_arn: str) -> str:
@@ -141,7 +142,7 @@ class State:
 class Tasks:
     """The task side of one server: which tools may become tasks, and the task methods."""
 
-    def __init__(self, tools: tuple[Tool[Any], ...], result_of: ResultOf) -> None:
+    def __init__(self, tools: tuple[Named, ...], result_of: ResultOf) -> None:
         self.by_machine = {
             tool.workflow.arn: tool
             for tool in tools
@@ -150,10 +151,10 @@ class Tasks:
         self.workflows = tuple(tool.workflow for tool in self.by_machine.values() if tool.workflow)
         self.result_of = result_of
 
-    def may_become_task(self, tool: Tool[Any] | None) -> bool:
+    def may_become_task(self, tool: Named | None) -> bool:
         return tool is not None and tool.workflow is not None and tool.workflow.type == "STANDARD"
 
-    def owner(self, value: Any) -> tuple[Tool[Any], str]:
+    def owner(self, value: Any) -> tuple[Named, str]:
         """The tool and execution ARN a task id names; refused before any AWS call when it
         names no execution of this server's own STANDARD machines."""
         if not isinstance(value, str) or not value.startswith(TASK_ID_PREFIX):
