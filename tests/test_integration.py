@@ -244,7 +244,7 @@ def test_more_than_one_page_of_machines_becomes_tools(
     result = generate(aws_env, tmp_path, "--prefix", "bulk-", "--name", "bulk_tools")
     assert "Wrote 105 tool(s)" in result.stderr
     tools_py = (tmp_path / "bulk_tools" / "tools.py").read_text()
-    assert tools_py.count("    Tool(\n") == 105
+    assert tools_py.count("    return Tool(\n") == 105
     assert 'name="104"' in tools_py  # a machine from the second page of ListStateMachines
 
 
