@@ -600,7 +600,9 @@ def print_report(
     print(f"{'':{width}}{'sfn-mcp':>22}{anchor:>24}", file=out)
     print(f"{'':{width}}{'median':>11}{'min':>11}{'median':>13}{'min':>11}", file=out)
     print("-" * (width + 46), file=out)
-    for metric in results.metrics.values():
+    for key, metric in results.metrics.items():
+        if key.startswith("scale-"):  # print_scale's
+            continue
         ours = _figures(metric, SFN_MCP)
         theirs = _figures(metric, ANCHOR)
         label = f"{metric.label} ({metric.unit})"
@@ -643,6 +645,131 @@ def print_report(
             required = ", ".join(facts.required[name]) or "(none)"
             props = ", ".join(facts.properties[name]) or "(none)"
             print(f"    {name:20} required: {required} | properties: {props}", file=out)
+
+
+# --------------------------------------------------------------------------- scale: N workflows
+
+SCALE_SIZES = (10, 100, 1000)
+SCALE_TIMEOUT = 120.0
+# The floor: a Python that imports the SDK's low-level server and answers initialize and an
+# empty tools/list over stdio; no server can start faster.
+FLOOR_SCRIPT = """
+import anyio
+from mcp.server import Server
+from mcp.server.stdio import stdio_server
+from mcp.types import ListToolsResult
+
+async def list_tools(ctx, params):
+    return ListToolsResult(tools=[])
+
+server = Server("floor", on_list_tools=list_tools)
+
+async def main():
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+anyio.run(main)
+"""
+FLOOR = "floor"
+
+
+def scale_records(count: int) -> str:
+    """Records (the read stage's output) of ``count`` machines, half typed: even ones are the
+    daily_etl example with a schema of their own (so one model module each), odd ones
+    STANDARD Pass machines with free-form input."""
+    examples = json.loads((REPO_ROOT / "tests/golden/ai_workflows.records.json").read_text())
+    typed = next(m for m in examples["machines"] if m["name"].endswith("daily-etl"))
+    passing = {"StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": True}}}
+    machines: list[dict[str, Any]] = []
+    for i in range(count):
+        name = f"bench-scale-{i:04d}"
+        arn = f"arn:aws:states:us-east-1:000000000000:stateMachine:{name}"
+        if i % 2:
+            machines.append({
+                "name": name, "arn": arn, "type": "STANDARD", "definition": json.dumps(passing),
+                "comment": f"Bench machine {i}: passes its input on.", "tags": {},
+                "schema": None, "output_schema": None,
+            })  # fmt: skip
+            continue
+        machine = json.loads(json.dumps(typed))
+        schema = machine["schema"]
+        title = f"Ticket{i:04d}"
+        schema["ref"]["name"] = title
+        schema["ref"]["arn"] = schema["ref"]["arn"].rsplit("/", 1)[0] + f"/{title}"
+        content = json.loads(schema["content"])
+        content["title"] = title
+        schema["content"] = json.dumps(content, indent=2)
+        machine.update(name=name, arn=arn, tags={"input-schema-arn": schema["ref"]["arn"]})
+        machines.append(machine)
+    return json.dumps({"recordsFormat": examples["recordsFormat"], "machines": machines})
+
+
+def compile_scale(work: Path, count: int) -> tuple[Path, str]:
+    """A package of ``count`` workflows compiled from records (no AWS); its folder and name."""
+    from sfn_mcp.pipeline import compile_records
+    from sfn_mcp.read.records import load_records
+    from sfn_mcp.review.version import versioned_files
+    from sfn_mcp.settings import load_settings
+
+    name = f"bench_scale_{count}"
+    output = work / "scale"
+    settings = load_settings(
+        {"name": name, "output": str(output), "schema-tag-key": SCHEMA_TAG_KEY},
+        config_path=None,
+        env={},
+        cwd=work,
+    )
+    compiled = compile_records(settings, load_records(scale_records(count)))
+    for path, text in versioned_files(compiled, output / name).items():
+        target = output / name / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", newline="\n")
+    return output, name
+
+
+async def spawn_to_list(launcher: Launcher, spec: ServerSpec) -> tuple[float, int]:
+    """Spawn → initialize → first tools/list answered: seconds, and the tools listed."""
+    started = time.perf_counter()
+    async with launcher.connect(spec) as conn:
+        tools, _ = await list_tools(conn.session, SCALE_TIMEOUT)
+        return time.perf_counter() - started, len(tools)
+
+
+async def measure_scale(
+    launcher: Launcher, packages: dict[int, tuple[Path, str]], results: Results, runs: int
+) -> None:
+    """Spawn → first tools/list at each N, interleaved with the floor (one warm-up each)."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    floor = ServerSpec(FLOOR, sys.executable, ("-c", FLOOR_SCRIPT), env, "from mcp.server")
+    results.define("scale-floor", "spawn → tools/list, the floor (SDK import, no tools)", "s")
+    for count, (folder, name) in packages.items():
+        key = f"scale-{count}"
+        results.define(key, f"spawn → tools/list, {count} workflows", "s")
+        results.metrics[key].note[ANCHOR] = "not measured here"
+        spec = ServerSpec(SFN_MCP, sys.executable, ("-m", name), env, name, cwd=folder)
+        for run in range(runs + 1):
+            seconds, listed = await spawn_to_list(launcher, spec)
+            if listed != count + 1:  # + get_execution
+                raise BenchError(f"{name} lists {listed} tools, not {count + 1}")
+            floor_seconds, _ = await spawn_to_list(launcher, floor)
+            if run:
+                results.add(key, SFN_MCP, seconds)
+                results.add("scale-floor", SFN_MCP, floor_seconds)
+        progress(f"scale: {count} workflows, {runs} runs done")
+    results.metrics["scale-floor"].note[ANCHOR] = "not measured here"
+
+
+def run_scale(args: argparse.Namespace, results: Results, work: Path, launcher: Launcher) -> None:
+    packages = {}
+    for count in args.scale:
+        started = time.perf_counter()
+        packages[count] = compile_scale(work, count)
+        progress(f"scale: compiled {count} workflows in {time.perf_counter() - started:.1f} s")
+    anyio.run(measure_scale, launcher, packages, results, args.runs)
+    for count in args.scale:
+        folder, name = packages[count]
+        size = (folder / name / "listing.json").stat().st_size
+        progress(f"scale: {count} workflows, listing.json {size:,} bytes")
 
 
 # --------------------------------------------------------------------------- main
@@ -688,7 +815,7 @@ def work_dir(keep: bool) -> Iterator[Path]:
 
 def run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    if not args.no_anchor:
+    if not args.no_anchor and not args.scale_only:
         ensure_anchor()
     results = Results()
     first_page: tuple[int, bool] | None = None
@@ -697,6 +824,11 @@ def run(args: argparse.Namespace) -> None:
         launcher = Launcher(work / "logs")
         stack: LocalAws | None = None
         try:
+            if args.scale:
+                run_scale(args, results, work, launcher)
+            if args.scale_only:
+                print_scale(results, sys.stdout, args.runs)
+                return
             stack = LocalAws.start(work / "aws", sfn_port=0, schemas_port=0, log=progress)
             first_page = create_machines(stack, args.bulk)
             aws_env = dict(stack.env)
@@ -708,6 +840,7 @@ def run(args: argparse.Namespace) -> None:
             if stack is not None:
                 stack.stop(log=progress)
     print_report(results, sys.stdout, args.runs, args.bulk, first_page)
+    print_scale(results, sys.stdout, args.runs)
     print(f"\n(total benchmark time {time.perf_counter() - started:.0f} s)")
 
 
@@ -717,6 +850,16 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=150, help="bulk Pass machines (default 150)")
     parser.add_argument("--no-anchor", action="store_true", help="measure sfn-mcp only")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--scale",
+        type=_sizes,
+        default=SCALE_SIZES,
+        help="workflow counts of the spawn → tools/list scenario, e.g. 10,100,1000 (default); "
+        "0 skips it",
+    )
+    parser.add_argument(
+        "--scale-only", action="store_true", help="only the scale scenario (no local AWS)"
+    )
     args = parser.parse_args()
     if not 1 <= args.runs <= 20 or not 1 <= args.bulk <= 1000:
         parser.error("--runs must be 1..20 and --bulk 1..1000")
@@ -726,6 +869,40 @@ def main() -> None:
         for exc in _leaves(group):
             print(f"benchmark failed: {exc}", file=sys.stderr)
         sys.exit(1)
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of counts") from None
+    if any(not 0 <= size <= 5000 for size in sizes):
+        raise argparse.ArgumentTypeError("each count must be 0..5000")
+    return tuple(size for size in sizes if size)
+
+
+def print_scale(results: Results, out: TextIO, runs: int) -> None:
+    """The scale rows: each N beside the floor measured in the same runs."""
+    floor = results.metrics.get("scale-floor")
+    if floor is None:
+        return
+    floor_median = statistics.median(floor.samples[SFN_MCP])
+    print(f"\nspawn → first tools/list, median and min of {runs} runs (s)", file=out)
+    print(f"{'':34}{'median':>9}{'min':>9}{'/ floor':>10}", file=out)
+    for key, metric in results.metrics.items():
+        if not key.startswith("scale-") or key == "scale-floor":
+            continue
+        values = metric.samples[SFN_MCP]
+        median = statistics.median(values)
+        print(
+            f"{metric.label[len('spawn → tools/list, ') :]:34}{median:9.3f}{min(values):9.3f}"
+            f"{median / floor_median:10.2f}",
+            file=out,
+        )
+    print(
+        f"{'floor (SDK import, no tools)':34}{floor_median:9.3f}{min(floor.samples[SFN_MCP]):9.3f}",
+        file=out,
+    )
 
 
 def _leaves(group: BaseExceptionGroup[BenchError]) -> Iterator[BaseException]:
