@@ -38,7 +38,12 @@ def _escape(match: re.Match[str]) -> str:
 def readable(text: str) -> str:
     """``text`` with every unreadable character written as a ``\\uXXXX`` escape."""
     escaped = _UNREADABLE.sub(_escape, text)
-    return "".join(f"\\u{ord(c):04x}" if _format(c) else c for c in escaped)
+    if escaped.isascii():  # no format character is ASCII: the common case, at once
+        return escaped
+    hidden = {c for c in set(escaped) if _format(c)}  # each distinct character asked once
+    if not hidden:
+        return escaped
+    return "".join(f"\\u{ord(c):04x}" if c in hidden else c for c in escaped)
 
 
 def readable_json(document: Any) -> str:
