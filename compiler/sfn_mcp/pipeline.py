@@ -3,17 +3,21 @@
     settings → read (select, pull; or the repository) → infer → models → IR → render → surface
     → write
 
-Each stage lives in the folder of its name and imports only from stages before it.
+Each stage lives in the folder of its name and imports only from stages before it. The compile
+cache (``sfn_mcp.cache``) spares the expensive steps of an unchanged input: models, formatting
+and ``surface.json``.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import botocore.exceptions
 
 from sfn_mcp import infer, ir, models, read, render, surface
+from sfn_mcp.cache import Cache, open_cache, using
 from sfn_mcp.diagnostics import (
     CompileError,
     Counter,
@@ -120,15 +124,54 @@ def compile_records(
     settings: Settings,
     machines: list[read.MachineSource],
     diagnostics: Diagnostics | None = None,
+    *,
+    cache: Cache | None | bool = True,
 ) -> Compiled:
-    """The stages after read, from its records: no AWS involved."""
+    """The stages after read, from its records: no AWS involved. ``cache``: True for the
+    configured compile cache (``sfn_mcp.cache``: beside the configuration file, off with
+    ``SFN_MCP_NO_CACHE=1``), False for none, or a Cache; it never changes the output."""
     diagnostics = diagnostics if diagnostics is not None else Diagnostics()
-    machines = infer.apply_inference(settings, machines, diagnostics)
-    generated = models.generate_models(machines, diagnostics)
-    previous = surface.previous_names(settings.output / settings.name / surface.MANIFEST)
-    package = ir.build(settings, machines, generated, diagnostics, previous=previous)
-    diagnostics.raise_errors(strict=settings.strict)
-    files = render.render(package)
-    files[POLICY_FILE] = policy_file(package)
-    files[surface.MANIFEST] = surface.manifest(package, files)
+    store = open_cache(settings.config_file) if cache is True else (cache or None)
+    with using(store):
+        machines = infer.apply_inference(settings, machines, diagnostics)
+        generated = models.generate_models(machines, diagnostics, store)
+        previous = surface.previous_names(settings.output / settings.name / surface.MANIFEST)
+        package = ir.build(settings, machines, generated, diagnostics, previous=previous)
+        diagnostics.raise_errors(strict=settings.strict)
+        files = render.render(package)
+        files[POLICY_FILE] = policy_file(package)
+        files[surface.MANIFEST] = _manifest(package, files, store)
     return Compiled(package=package, files=files, diagnostics=list(diagnostics))
+
+
+SURFACE_KIND = "surface"
+
+
+def _manifest(package: ir.Package, files: dict[str, str], cache: Cache | None) -> str:
+    """``surface.json`` (and whatever files the surface stage adds beside it, such as the
+    listing it serves). It is read from the package itself in a child Python, so it depends on
+    nothing but the package's files, the IR it joins them with and the environment (in the
+    cache's salt). The IR enters the key as its repr: frozen dataclasses of plain values, every
+    field shown (an IR field must not be ``repr=False``; a value whose repr varies from run to
+    run, such as a set, only makes entries miss)."""
+    if cache is None:
+        return surface.manifest(package, files)
+    key = cache.key(SURFACE_KIND, repr(package), *(f"{p}\0{t}" for p, t in sorted(files.items())))
+    hit = cache.get(SURFACE_KIND, key, _surface_entry)
+    if hit is not None:
+        files.update(hit[1])
+        return hit[0]
+    before = dict(files)
+    text = surface.manifest(package, files)
+    added = {p: t for p, t in files.items() if before.get(p) != t}
+    cache.put(SURFACE_KIND, key, {"manifest": text, "files": added})
+    return text
+
+
+def _surface_entry(value: Any) -> tuple[str, dict[str, str]] | None:
+    text, added = value["manifest"], value["files"]
+    if not isinstance(text, str) or not isinstance(added, dict):
+        return None
+    if not all(isinstance(t, str) for t in added.values()):
+        return None
+    return text, added

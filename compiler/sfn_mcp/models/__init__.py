@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sfn_mcp.diagnostics import CompileError, Diagnostics
+from sfn_mcp.cache import Cache
+from sfn_mcp.diagnostics import Diagnostics
+from sfn_mcp.models.batch import Failure, outcomes
 from sfn_mcp.models.generate import EventInfo, GeneratedModel, generate_model
 from sfn_mcp.read.records import MachineSource, Role, SchemaSource
 
@@ -30,25 +32,29 @@ def schemas_of(machines: list[MachineSource]) -> dict[ModelKey, SchemaSource]:
 
 
 def generate_models(
-    machines: list[MachineSource], diagnostics: Diagnostics
+    machines: list[MachineSource], diagnostics: Diagnostics, cache: Cache | None = None
 ) -> Mapping[ModelKey, GeneratedModel]:
     """The model of every schema that can be used, by key. A schema that cannot is a warning
     naming it and the machines that use it, whose tools then go untyped: a safe choice, never a
-    half-typed model."""
+    half-typed model. With ``cache``, models (and failures) of unchanged schemas are read from
+    it instead of generated."""
+    wanted = sorted(schemas_of(machines).items())
+    found = outcomes([(schema, key[2]) for key, schema in wanted], cache)
     models: dict[ModelKey, GeneratedModel] = {}
-    for key, schema in sorted(schemas_of(machines).items()):
-        try:
-            models[key] = generate_model(schema, key[2])
-        except CompileError as exc:
-            users = ", ".join(
-                m.name
-                for m in machines
-                if (m.schema if key[2] == "input" else m.output_schema) == schema
+    for (key, schema), outcome in zip(wanted, found, strict=True):
+        if not isinstance(outcome, Failure):
+            models[key] = outcome
+            continue
+        exc = outcome.error()
+        users = ", ".join(
+            m.name
+            for m in machines
+            if (m.schema if key[2] == "input" else m.output_schema) == schema
+        )
+        untyped = "the tool is untyped" if key[2] == "input" else "the output stays untyped"
+        for d in exc.diagnostics:
+            diagnostics.warning(
+                f"{d.message.rstrip('. ')} ({key[2]} of {users}); {untyped}",
+                d.hint or exc.hint or FIX,
             )
-            untyped = "the tool is untyped" if key[2] == "input" else "the output stays untyped"
-            for d in exc.diagnostics:
-                diagnostics.warning(
-                    f"{d.message.rstrip('. ')} ({key[2]} of {users}); {untyped}",
-                    d.hint or exc.hint or FIX,
-                )
     return models
