@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,7 @@ def outcome(compiled: Compiled) -> tuple[dict[str, bytes], list[str]]:
 
 def entries(root: Path, kind: str | None = None) -> list[Path]:
     base = root / f"v{compile_cache.FORMAT}"
-    found = sorted(p for p in base.glob("*/*/*") if p.is_file() and not p.name.startswith("."))
+    found = sorted(p for p in base.glob("*/*/*/*") if p.is_file() and not p.name.startswith("."))
     return [p for p in found if kind is None or p.parent.parent.name == kind]
 
 
@@ -149,10 +150,28 @@ def test_a_changed_schema_misses_and_the_rest_hit(tmp_path: Path) -> None:
     first = changed[0].schema
     assert first is not None
     changed[0] = replace(changed[0], schema=replace(first, description="now described"))
+    before = {kind: len(entries(tmp_path / "c", kind)) for kind in ("model", "format", "surface")}
     store = Cache(tmp_path / "c")
     fresh = compile_records(settings, changed, cache=store)
     assert outcome(fresh) == outcome(compile_records(settings, changed, cache=False))
     assert 0 < store.misses < store.hits
+    # the new values replaced the old ones (a slot per schema version, file and package)
+    after = {kind: len(entries(tmp_path / "c", kind)) for kind in ("model", "format", "surface")}
+    assert after == before and before["surface"] == 1
+
+
+def test_folders_of_environments_unused_for_two_weeks_are_removed(tmp_path: Path) -> None:
+    base = tmp_path / f"v{compile_cache.FORMAT}"
+    old, recent = base / "old-environment", base / "recent-environment"
+    for folder in (old, recent):
+        (folder / "model" / "ab").mkdir(parents=True)
+        (folder / "model" / "ab" / "abcd").write_text("x", encoding="utf-8")
+    month_ago = time.time() - 30 * 86400
+    os.utime(old, (month_ago, month_ago))
+    store = Cache(tmp_path, salt="current")
+    store.put("t", "key", {"a": 1})
+    assert not old.exists() and recent.exists()
+    assert store.get("t", "key") == {"a": 1}
 
 
 # --------------------------------------------------------------------------- bad entries
@@ -193,7 +212,8 @@ def test_bad_entries_are_ignored_and_recomputed(tmp_path: Path, kind: str) -> No
     found = entries(root, kind)
     assert found, f"no {kind} entries"
     target = found[0]
-    other = next(p for p in entries(root) if p.parent.parent.name != kind)
+    same_kind = [p for p in found if p != target]  # stored for another key: read as a miss
+    other = (same_kind or [p for p in entries(root) if p.parent.parent.name != kind])[0]
     good = target.read_bytes()
     for label, data in _corruptions(target, other):
         target.write_bytes(data)

@@ -24,8 +24,10 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from importlib import metadata
@@ -75,7 +77,10 @@ def cache_root(config_file: Path | None, env: Mapping[str, str] | None = None) -
         return Path(env[LOCATION]).expanduser()
     if config_file is not None:
         return config_file.resolve().parent / DIRECTORY
-    xdg = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    try:
+        xdg = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:  # no home folder to be found: no cache
+        return None
     return Path(xdg).expanduser() / "sfn-mcp"
 
 
@@ -115,9 +120,17 @@ def _exact(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+STALE_DAYS = 14  # a folder of another environment unused this long is removed
+
+
 class Cache:
-    """Entries under ``root/v<FORMAT>/<kind>/<key[:2]>/<key>``; reading or writing one never
-    raises (a problem reads as a miss, and a value that cannot be stored is not)."""
+    """Entries under ``root/v<FORMAT>/<environment>/<kind>/<name[:2]>/<name>``, where the name
+    is the entry's key or, for steps whose inputs keep changing (a file's text, the package),
+    a slot the caller names (the file's path): a slot holds the last value stored in it, and its
+    header's key says for what. So the folder grows with the schemas and files a project has,
+    not with the number of runs; the folders of environments unused for STALE_DAYS (an older
+    sfn-mcp, another Python) are removed. Reading or writing an entry never raises (a problem
+    reads as a miss, and a value that cannot be stored is not)."""
 
     def __init__(self, root: Path, salt: str | None = None) -> None:
         self.root = root
@@ -125,6 +138,16 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self._prepared = False
+        self._touched = False
+
+    @property
+    def folder(self) -> Path:
+        """This environment's entries."""
+        return self.root / f"v{FORMAT}" / self.salt[:24]
+
+    def slot(self, *parts: str) -> str:
+        """A slot name made of ``parts`` (for ``get``/``put``)."""
+        return self.key("slot", *parts)
 
     def key(self, kind: str, *parts: str) -> str:
         """The key of a ``kind`` of entry computed from ``parts`` (each length-prefixed, so no
@@ -136,14 +159,24 @@ class Cache:
             digest.update(data)
         return digest.hexdigest()
 
-    def _path(self, kind: str, key: str) -> Path:
-        return self.root / f"v{FORMAT}" / kind / key[:2] / key
+    def _path(self, kind: str, key: str, slot: str | None) -> Path:
+        name = slot or key
+        return self.folder / kind / name[:2] / name
 
-    def get(self, kind: str, key: str, decode: Callable[[Any], T] = _itself) -> T | None:
-        """The value stored for ``key`` as ``decode`` makes it of the JSON data, or None
-        (missing, unreadable, not whole, or not what ``decode`` takes: None or an error)."""
+    def get(
+        self,
+        kind: str,
+        key: str,
+        decode: Callable[[Any], T] = _itself,
+        *,
+        slot: str | None = None,
+    ) -> T | None:
+        """The value stored for ``key`` (in ``slot``, if given) as ``decode`` makes it of the
+        JSON data, or None (missing, unreadable, not whole, stored for another key, or not what
+        ``decode`` takes: None or an error)."""
+        self._touch()
         try:
-            data = self._path(kind, key).read_bytes()
+            data = self._path(kind, key, slot).read_bytes()
             head, newline, payload = data.partition(b"\n")
             header = json.loads(head)
             whole = (
@@ -164,8 +197,9 @@ class Cache:
             self.hits += 1
         return value
 
-    def put(self, kind: str, key: str, value: Any) -> None:
-        """Store ``value`` (JSON data) for ``key``: a temporary file renamed into place."""
+    def put(self, kind: str, key: str, value: Any, *, slot: str | None = None) -> None:
+        """Store ``value`` (JSON data) for ``key`` (in ``slot``, if given, replacing what it
+        held): a temporary file renamed into place."""
         try:
             payload = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(
                 "utf-8", "surrogatepass"
@@ -179,7 +213,7 @@ class Cache:
                 "bytes": len(payload),
                 "sha256": hashlib.sha256(payload).hexdigest(),
             }
-            path = self._path(kind, key)
+            path = self._path(kind, key, slot)
             self._prepare()
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, scratch = tempfile.mkstemp(prefix=f".{key[:8]}-", dir=path.parent)
@@ -194,12 +228,27 @@ class Cache:
         except (OSError, ValueError, TypeError, RecursionError):
             pass  # a read-only or full disk, an unencodable value: the run goes on uncached
 
+    def _touch(self) -> None:
+        """Mark this environment's folder used (once a run), for the pruning of stale ones."""
+        if not self._touched:
+            self._touched = True
+            with contextlib.suppress(OSError):
+                os.utime(self.folder)
+
     def _prepare(self) -> None:
-        """The folder's own notes, once: what it is, ignored by git, skipped by backups."""
+        """Once, before the first write: the folder's own notes (what it is, ignored by git,
+        skipped by backups), and the folders of environments unused for STALE_DAYS removed."""
         if self._prepared:
             return
         self._prepared = True
         self.root.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        os.utime(self.folder)
+        stale = time.time() - STALE_DAYS * 86400
+        with contextlib.suppress(OSError):
+            for other in self.folder.parent.iterdir():
+                if other != self.folder and other.is_dir() and other.stat().st_mtime < stale:
+                    shutil.rmtree(other, ignore_errors=True)
         for name, text in (
             ("README.txt", _README),
             (".gitignore", "# Created by sfn-mcp: its compile cache.\n*\n"),

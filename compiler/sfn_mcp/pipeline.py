@@ -157,14 +157,15 @@ def _manifest(package: ir.Package, files: dict[str, str], cache: Cache | None) -
     if cache is None:
         return surface.manifest(package, files)
     key = cache.key(SURFACE_KIND, repr(package), *(f"{p}\0{t}" for p, t in sorted(files.items())))
-    hit = cache.get(SURFACE_KIND, key, _surface_entry)
+    slot = cache.slot(SURFACE_KIND, package.name)  # one entry per package: the last one
+    hit = cache.get(SURFACE_KIND, key, _surface_entry, slot=slot)
     if hit is not None:
         files.update(hit[1])
         return hit[0]
     before = dict(files)
     text = surface.manifest(package, files)
     added = {p: t for p, t in files.items() if before.get(p) != t}
-    cache.put(SURFACE_KIND, key, {"manifest": text, "files": added})
+    cache.put(SURFACE_KIND, key, {"manifest": text, "files": added}, slot=slot)
     return text
 
 

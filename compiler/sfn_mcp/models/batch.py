@@ -60,15 +60,18 @@ def attempt(job: Job) -> Outcome:
 def outcomes(jobs: Sequence[Job], cache: Cache | None) -> list[Outcome]:
     """The outcome of every job, in order: from the cache where it has them, else computed."""
     keys = [_key(cache, job) for job in jobs] if cache else []
+    slots = [_slot(cache, job) for job in jobs] if cache else []
     found: list[Outcome | None] = (
-        [cache.get(KIND, key, _decode) for key in keys] if cache else [None] * len(jobs)
+        [cache.get(KIND, key, _decode, slot=slot) for key, slot in zip(keys, slots, strict=True)]
+        if cache
+        else [None] * len(jobs)
     )
     missing = [i for i, outcome in enumerate(found) if outcome is None]
     computed = _compute([jobs[i] for i in missing])
     for i, outcome in zip(missing, computed, strict=True):
         found[i] = outcome
         if cache:
-            cache.put(KIND, keys[i], _encode(outcome))
+            cache.put(KIND, keys[i], _encode(outcome), slot=slots[i])
     return [outcome for outcome in found if outcome is not None]
 
 
@@ -77,6 +80,13 @@ def _key(cache: Cache, job: Job) -> str:
     version, type, content, description) and the role; the code is in the cache's salt."""
     schema, role = job
     return cache.key(KIND, role, json.dumps(asdict(schema), sort_keys=True, ensure_ascii=False))
+
+
+def _slot(cache: Cache, job: Job) -> str:
+    """One entry per schema version and role: a schema edited in place (a file's, whose
+    version is its hash, or a registry's that changed under the same version) replaces it."""
+    schema, role = job
+    return cache.slot(KIND, schema.ref.arn, schema.version, role)
 
 
 def workers() -> int:

@@ -2,8 +2,8 @@
 output reads as a careful person would write it and is byte-stable.
 
 With the compile cache active (``sfn_mcp.cache.using``), a file whose unformatted text, path and
-package layout were formatted before by the same ruff is taken from the cache; ruff runs over
-the others only."""
+package layout were formatted before by the same ruff is taken from the cache (one entry per
+path: the last formatting of that file); ruff runs over the others only."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def format_python(files: dict[str, str]) -> dict[str, str]:
         todo = []
         for path in python:
             keys[path] = cache.key(KIND, identity, layout, path, files[path])
-            hit = cache.get(KIND, keys[path], _text)
+            hit = cache.get(KIND, keys[path], _text, slot=cache.slot(KIND, path))
             if hit is not None:
                 formatted[path] = hit
             else:
@@ -48,7 +48,7 @@ def format_python(files: dict[str, str]) -> dict[str, str]:
         formatted.update(_ruff(files, python, todo))
         if cache is not None:
             for path in todo:
-                cache.put(KIND, keys[path], formatted[path])
+                cache.put(KIND, keys[path], formatted[path], slot=cache.slot(KIND, path))
     return formatted
 
 
