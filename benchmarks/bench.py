@@ -913,5 +913,216 @@ def _leaves(group: BaseExceptionGroup[BenchError]) -> Iterator[BaseException]:
             yield exc
 
 
+# --------------------------------------------------------------------------- incremental compile
+#
+#   .venv/bin/python benchmarks/bench.py compile [--sizes 100,1000] [--runs 3]
+#
+# sfn-mcp generate and check on N machines with N distinct schemas, from a generated
+# CloudFormation template (no AWS at all, so the figures are the compile alone): cold (empty
+# cache), warm (nothing changed), after one schema changed, and with the cache turned off.
+
+COMPILE_STEPS = (
+    ("cold", "generate, empty cache"),
+    ("warm", "generate, nothing changed"),
+    ("check", "check, nothing changed"),
+    ("one", "generate, one schema changed"),
+    ("off", "generate, nothing changed, SFN_MCP_NO_CACHE=1"),
+)
+COMPILE_TIMEOUT = 900.0
+TYPED_PREFIX = "bench-typed-"
+
+
+def typed_template(count: int, changed: int | None = None) -> str:
+    """A JSON CloudFormation template: ``count`` STANDARD machines, each tagged with a schema of
+    its own (JSON Schema draft 4, every fourth an OpenAPI 3 event); schema ``changed`` gets a
+    new description."""
+    resources: dict[str, Any] = {
+        "Registry": {"Type": "AWS::EventSchemas::Registry", "Properties": {"RegistryName": "bench"}}
+    }
+    for i in range(count):
+        name = f"Request{i:04d}"
+        fields: dict[str, Any] = {
+            "id": {"type": "string", "description": f"Identifier of request {i}."},
+            f"amount{i}": {"type": "integer", "minimum": 0},
+            "mode": {"type": "string", "enum": ["fast", "slow", f"mode{i}"]},
+            "lines": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["sku"],
+                    "properties": {"sku": {"type": "string"}, "qty": {"type": "integer"}},
+                },
+            },
+        }
+        described = f"Request {i}" + (" (changed)" if i == changed else "")
+        if i % 4 == 3:
+            kind = "OpenApi3"
+            document: dict[str, Any] = {
+                "openapi": "3.0.0",
+                "info": {"title": name, "version": "1.0.0"},
+                "paths": {},
+                "components": {
+                    "schemas": {
+                        "AWSEvent": {
+                            "type": "object",
+                            "x-amazon-events-source": "com.example.bench",
+                            "x-amazon-events-detail-type": name,
+                            "properties": {"detail": {"$ref": f"#/components/schemas/{name}"}},
+                        },
+                        name: {
+                            "type": "object",
+                            "description": described,
+                            "required": ["id"],
+                            "properties": fields,
+                        },
+                    }
+                },
+            }
+        else:
+            kind = "JSONSchemaDraft4"
+            document = {
+                "$schema": "http://json-schema.org/draft-04/schema#",
+                "title": name,
+                "description": described,
+                "type": "object",
+                "required": ["id"],
+                "properties": fields,
+            }
+        resources[f"Schema{i:04d}"] = {
+            "Type": "AWS::EventSchemas::Schema",
+            "Properties": {
+                "RegistryName": {"Fn::GetAtt": ["Registry", "RegistryName"]},
+                "SchemaName": name,
+                "Type": kind,
+                "Content": json.dumps(document, indent=2),
+            },
+        }
+        resources[f"Machine{i:04d}"] = {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "StateMachineName": f"{TYPED_PREFIX}{i:04d}",
+                "DefinitionString": json.dumps(
+                    {"StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": True}}}
+                ),
+                "Tags": [
+                    {
+                        "Key": SCHEMA_TAG_KEY,
+                        "Value": {"Fn::GetAtt": [f"Schema{i:04d}", "SchemaArn"]},
+                    }
+                ],
+            },
+        }
+    return json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources})
+
+
+TYPED_CONFIG = f"""[tool.sfn-mcp]
+source = "cloudformation"
+templates = ["template.json"]
+account = "000000000000"
+region = "us-east-1"
+prefix = "{TYPED_PREFIX}"
+schema-tag-key = "{SCHEMA_TAG_KEY}"
+name = "bench_typed"
+output = "generated"
+"""
+
+
+def sfn_mcp_run(command: str, folder: Path, *, no_cache: bool = False) -> float:
+    """Wall time of one ``sfn-mcp <command>`` in ``folder`` (its pyproject.toml configures it;
+    no AWS variables reach it)."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    if no_cache:
+        env["SFN_MCP_NO_CACHE"] = "1"
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(SFN_MCP_BIN), command],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMPILE_TIMEOUT,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise BenchError(f"sfn-mcp {command} in {folder} failed:\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def measure_compile(
+    work: Path, sizes: tuple[int, ...], runs: int
+) -> dict[int, dict[str, list[float]]]:
+    """Seconds per step of COMPILE_STEPS, per size, ``runs`` times each (a fresh folder per
+    run, so every cold run starts with no cache and no package)."""
+    figures: dict[int, dict[str, list[float]]] = {}
+    for count in sizes:
+        steps: dict[str, list[float]] = {key: [] for key, _ in COMPILE_STEPS}
+        for run in range(runs):
+            folder = work / f"compile-{count}-{run}"
+            folder.mkdir(parents=True)
+            (folder / "pyproject.toml").write_text(TYPED_CONFIG, encoding="utf-8")
+            (folder / "template.json").write_text(typed_template(count), encoding="utf-8")
+            steps["cold"].append(sfn_mcp_run("generate", folder))
+            steps["warm"].append(sfn_mcp_run("generate", folder))
+            steps["check"].append(sfn_mcp_run("check", folder))
+            steps["off"].append(sfn_mcp_run("generate", folder, no_cache=True))
+            changed = typed_template(count, changed=run % count)
+            (folder / "template.json").write_text(changed, encoding="utf-8")
+            steps["one"].append(sfn_mcp_run("generate", folder))
+            shutil.rmtree(folder, ignore_errors=True)
+            progress(
+                f"compile N={count}, run {run + 1}/{runs}: "
+                + ", ".join(f"{key} {values[-1]:.2f} s" for key, values in steps.items())
+            )
+        figures[count] = steps
+    return figures
+
+
+def print_compile_report(
+    figures: dict[int, dict[str, list[float]]], runs: int, out: TextIO
+) -> None:
+    print(
+        f"\nsfn-mcp compile, N machines with N schemas, no AWS: median / min of {runs} runs (s)",
+        file=out,
+    )
+    width = max(len(label) for _, label in COMPILE_STEPS) + 2
+    print(f"{'':{width}}" + "".join(f"{f'N={n}':>18}" for n in figures), file=out)
+    print("-" * (width + 18 * len(figures)), file=out)
+    for key, label in COMPILE_STEPS:
+        cells = [
+            f"{statistics.median(steps[key]):.2f} / {min(steps[key]):.2f}"
+            for steps in figures.values()
+        ]
+        print(f"{label:{width}}" + "".join(f"{cell:>18}" for cell in cells), file=out)
+
+
+def compile_main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        prog="bench.py compile", description="cold vs warm sfn-mcp compile of many machines"
+    )
+    parser.add_argument("--sizes", default="100,1000", help="machine counts (default 100,1000)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per size (default 3)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args(argv)
+    try:
+        sizes = tuple(int(part) for part in args.sizes.split(","))
+    except ValueError:
+        parser.error("--sizes takes numbers separated by commas")
+    if not 1 <= args.runs <= 20 or not all(1 <= n <= 5000 for n in sizes):
+        parser.error("--runs must be 1..20 and each size 1..5000")
+    started = time.perf_counter()
+    try:
+        with work_dir(args.keep) as work:
+            figures = measure_compile(work, sizes, args.runs)
+    except BenchError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        sys.exit(1)
+    print_compile_report(figures, args.runs, sys.stdout)
+    print(f"\n(total benchmark time {time.perf_counter() - started:.0f} s)")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["compile"]:
+        compile_main(sys.argv[2:])
+    else:
+        main()
