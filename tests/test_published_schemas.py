@@ -50,7 +50,7 @@ def canonical(value: Any) -> str:
 def module_of(case: Path) -> tuple[ModuleType, str]:
     """The generated input module of the case's schema, imported, and its root class name."""
     source = schema(case.name, read(case, "schema.json"), kind=(case / "type").read_text().strip())
-    generated = generate_model(source)
+    generated = generate_model(source, profile="exact")
     module = ModuleType(f"published_{case.name.replace('-', '_')}_{len(sys.modules)}")
     sys.modules[module.__name__] = module
     exec(compile(generated.source, module.__name__, "exec"), module.__dict__)  # noqa: S102

@@ -134,7 +134,9 @@ def compile_records(
     store = open_cache(settings.config_file) if cache is True else (cache or None)
     with using(store):
         machines = infer.apply_inference(settings, machines, diagnostics)
-        generated = models.generate_models(machines, diagnostics, store)
+        generated = models.generate_models(
+            machines, diagnostics, store, profile=settings.client_profile
+        )
         previous = surface.previous_names(settings.output / settings.name / surface.MANIFEST)
         package = ir.build(settings, machines, generated, diagnostics, previous=previous)
         diagnostics.raise_errors(strict=settings.strict)

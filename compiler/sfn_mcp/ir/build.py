@@ -361,4 +361,5 @@ def build(
         selection=settings.selection_summary(),
         tools=tuple(sorted(tools, key=lambda t: t.name)),
         modules=modules,
+        client_profile=settings.client_profile,
     )

@@ -119,6 +119,7 @@ class Package:
     selection: str
     tools: tuple[Tool, ...]
     modules: tuple[ModelModule, ...]
+    client_profile: str = "portable"  # the form of the published input schemas
 
     @property
     def server_name(self) -> str:

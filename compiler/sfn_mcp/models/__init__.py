@@ -9,12 +9,21 @@ from sfn_mcp.cache import Cache
 from sfn_mcp.diagnostics import Diagnostics
 from sfn_mcp.models.batch import Failure, outcomes
 from sfn_mcp.models.generate import EventInfo, GeneratedModel, generate_model
+from sfn_mcp.models.profile import PROFILES, Profile
 from sfn_mcp.read.records import MachineSource, Role, SchemaSource
 
 ModelKey = tuple[str, str, Role]  # schema ARN, version, role
 FIX = "fix the schema in the EventBridge Schema Registry"
 
-__all__ = ["EventInfo", "GeneratedModel", "ModelKey", "generate_model", "generate_models"]
+__all__ = [
+    "PROFILES",
+    "EventInfo",
+    "GeneratedModel",
+    "ModelKey",
+    "Profile",
+    "generate_model",
+    "generate_models",
+]
 
 
 def schemas_of(machines: list[MachineSource]) -> dict[ModelKey, SchemaSource]:
@@ -32,14 +41,17 @@ def schemas_of(machines: list[MachineSource]) -> dict[ModelKey, SchemaSource]:
 
 
 def generate_models(
-    machines: list[MachineSource], diagnostics: Diagnostics, cache: Cache | None = None
+    machines: list[MachineSource],
+    diagnostics: Diagnostics,
+    cache: Cache | None = None,
+    profile: Profile = "portable",
 ) -> Mapping[ModelKey, GeneratedModel]:
     """The model of every schema that can be used, by key. A schema that cannot is a warning
     naming it and the machines that use it, whose tools then go untyped: a safe choice, never a
     half-typed model. With ``cache``, models (and failures) of unchanged schemas are read from
     it instead of generated."""
     wanted = sorted(schemas_of(machines).items())
-    found = outcomes([(schema, key[2]) for key, schema in wanted], cache)
+    found = outcomes([(schema, key[2], profile) for key, schema in wanted], cache)
     models: dict[ModelKey, GeneratedModel] = {}
     for (key, schema), outcome in zip(wanted, found, strict=True):
         if not isinstance(outcome, Failure):

@@ -23,6 +23,7 @@ from typing import Any
 from sfn_mcp.cache import Cache
 from sfn_mcp.diagnostics import CompileError, Diagnostic
 from sfn_mcp.models.generate import EventInfo, GeneratedModel, generate_model
+from sfn_mcp.models.profile import Profile
 from sfn_mcp.read.records import Role, SchemaSource
 
 KIND = "model"
@@ -45,14 +46,14 @@ class Failure:
 
 
 Outcome = GeneratedModel | Failure
-Job = tuple[SchemaSource, Role]
+Job = tuple[SchemaSource, Role, Profile]
 
 
 def attempt(job: Job) -> Outcome:
     """One schema's outcome (runs in a pool worker too: module level, plain data in and out)."""
-    schema, role = job
+    schema, role, profile = job
     try:
-        return generate_model(schema, role)
+        return generate_model(schema, role, profile)
     except CompileError as exc:
         return Failure(tuple(exc.diagnostics), exc.hint)
 
@@ -77,16 +78,18 @@ def outcomes(jobs: Sequence[Job], cache: Cache | None) -> list[Outcome]:
 
 def _key(cache: Cache, job: Job) -> str:
     """Everything ``generate_model`` reads: the whole schema record (ARN, registry, name,
-    version, type, content, description) and the role; the code is in the cache's salt."""
-    schema, role = job
-    return cache.key(KIND, role, json.dumps(asdict(schema), sort_keys=True, ensure_ascii=False))
+    version, type, content, description), the role and the client profile; the code is in the
+    cache's salt."""
+    schema, role, profile = job
+    record = json.dumps(asdict(schema), sort_keys=True, ensure_ascii=False)
+    return cache.key(KIND, role, profile, record)
 
 
 def _slot(cache: Cache, job: Job) -> str:
     """One entry per schema version and role: a schema edited in place (a file's, whose
     version is its hash, or a registry's that changed under the same version) replaces it."""
-    schema, role = job
-    return cache.slot(KIND, schema.ref.arn, schema.version, role)
+    schema, role, profile = job
+    return cache.slot(KIND, schema.ref.arn, schema.version, role, profile)
 
 
 def workers() -> int:

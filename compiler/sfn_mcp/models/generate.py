@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sfn_mcp.diagnostics import CompileError
+from sfn_mcp.models.profile import Profile, profiled
 from sfn_mcp.models.published import (
     check_published,
     for_the_generator,
@@ -171,7 +172,9 @@ def _class_names(source: str) -> set[str]:
     return {node.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ClassDef)}
 
 
-def generate_model(schema: SchemaSource, role: Role = "input") -> GeneratedModel:
+def generate_model(
+    schema: SchemaSource, role: Role = "input", profile: Profile = "portable"
+) -> GeneratedModel:
     """Generate the module for one schema version and find the class the tool takes (input) or
     returns (output).
 
@@ -269,7 +272,9 @@ def generate_model(schema: SchemaSource, role: Role = "input") -> GeneratedModel
     if role == "input":
         if SCHEMA_CONSTANT in classes:
             raise CompileError(f"{label}: a definition named {SCHEMA_CONSTANT!r} is reserved")
-        source = f"{source.rstrip()}\n{_schema_constant(published)}"
+        # what the tool publishes and checks: the client profile's form, equivalent to the source
+        served = profiled(published, profile)
+        source = f"{source.rstrip()}\n{_schema_constant(served)}"
     source = _inert(source)
     description = root_doc.get("description")
     return GeneratedModel(
@@ -278,7 +283,7 @@ def generate_model(schema: SchemaSource, role: Role = "input") -> GeneratedModel
         description=str(description or schema.description or "").strip(),
         event=event,
         properties=tuple(_get(root_doc, "properties")),
-        input_schema=published if role == "input" else None,
+        input_schema=profiled(published, profile) if role == "input" else None,
     )
 
 

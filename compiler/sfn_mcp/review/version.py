@@ -72,6 +72,16 @@ def _with_version(manifest: str, version: str) -> str:
     return readable_json(ordered) + "\n"
 
 
+def _required_part(committed: bytes | None, fresh: str, previous: str) -> str | None:
+    """What the surface change requires of the version; byte-identical surfaces need no
+    comparison (which is what takes time on large packages)."""
+    if committed == _with_version(fresh, previous).encode():
+        return None
+    old = _surface(committed, "committed surface.json")
+    new = _surface(fresh, "fresh surface.json")
+    return required(compare(old, new)) if old and new else "major"
+
+
 def versioned_files(compiled: Compiled, target: Path) -> dict[str, str]:
     """The compiled files with ``pyproject.toml`` and the version in ``surface.json``, the
     version decided against the package committed at ``target``."""
@@ -81,9 +91,7 @@ def versioned_files(compiled: Compiled, target: Path) -> dict[str, str]:
     if previous is None:
         version = FIRST
     else:
-        old = _surface(committed.get(MANIFEST), "committed surface.json")
-        new = _surface(files[MANIFEST], "fresh surface.json")
-        part = required(compare(old, new)) if old and new else "major"
+        part = _required_part(committed.get(MANIFEST), files[MANIFEST], previous)
         if part is None:
             same = _with_version(files[MANIFEST], previous)
             project = project_file(compiled.package, previous)

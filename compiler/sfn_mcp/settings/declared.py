@@ -261,6 +261,15 @@ SETTINGS: tuple[Setting, ...] = (
         default="latest",
     ),
     Setting(
+        "client-profile",
+        _choice("portable", "exact"),
+        "the form of each published inputSchema: portable inlines non-recursive $defs (clients "
+        "render a $ref as any); exact keeps the source's $refs. Both accept the same arguments",
+        flag="--client-profile",
+        metavar="PROFILE",
+        default="portable",
+    ),
+    Setting(
         "strict",
         SWITCH,
         "treat warnings as errors: no untyped fallback, no renamed collision, nothing ignored",

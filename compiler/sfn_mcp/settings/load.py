@@ -113,6 +113,7 @@ class Settings:
     poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS
     max_workers: int = DEFAULT_MAX_WORKERS
     strict: bool = False
+    client_profile: Literal["portable", "exact"] = "portable"
     target: str = "latest"
     workflows: Mapping[str, WorkflowSettings] = field(default_factory=dict)
     # Where the machines come from; for "files" and "cloudformation", what the ARNs name.
@@ -433,6 +434,7 @@ def load_settings(
         poll_interval_seconds=pick("poll-interval-seconds"),
         max_workers=pick("max-workers"),
         strict=pick("strict"),
+        client_profile=pick("client-profile"),
         target=pick("target"),
         workflows=tables.workflows,
         source=source,

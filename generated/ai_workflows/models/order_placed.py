@@ -105,24 +105,16 @@ class OrderPlaced(BaseModel):
 # The tool's inputSchema, published as it is and checked before any AWS call: the
 # source schema as self-contained JSON Schema 2020-12 (characters beyond ASCII escaped).
 INPUT_SCHEMA: dict[str, object] = {
-    "$defs": {
-        "Address": {
-            "additionalProperties": False,
-            "description": "Where the parcel goes.",
-            "properties": {
-                "street": {"description": "Street and house number.", "type": "string"},
-                "city": {"description": "City or town.", "type": "string"},
-                "postalCode": {"description": "Postal or ZIP code.", "type": "string"},
-                "country": {
-                    "description": "ISO 3166-1 alpha-2 country code, e.g. US.",
-                    "pattern": "^[A-Z]{2}$",
-                    "type": "string",
-                },
-            },
-            "required": ["street", "city", "postalCode", "country"],
-            "type": "object",
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "additionalProperties": False,
+    "description": "A customer placed an order in the web shop.",
+    "properties": {
+        "orderId": {
+            "description": "Shop order number, e.g. ORD-10042.",
+            "pattern": "^ORD-[0-9]{4,10}$",
+            "type": "string",
         },
-        "Customer": {
+        "customer": {
             "additionalProperties": False,
             "description": "The customer who placed the order.",
             "properties": {
@@ -144,44 +136,32 @@ INPUT_SCHEMA: dict[str, object] = {
             "required": ["customerId", "email", "tier"],
             "type": "object",
         },
-        "Item": {
-            "additionalProperties": False,
-            "description": "One order line.",
-            "properties": {
-                "sku": {
-                    "description": "Stock keeping unit, e.g. KB-1001. SKUs starting with OOS- are out of stock in the demo.",
-                    "pattern": "^[A-Z]{2,5}-[0-9]{3,6}$",
-                    "type": "string",
-                },
-                "quantity": {
-                    "description": "Units ordered, 1 to 100.",
-                    "maximum": 100,
-                    "minimum": 1,
-                    "type": "integer",
-                },
-                "unitPrice": {
-                    "description": "Price of one unit in the order currency, before tax.",
-                    "minimum": 0,
-                    "type": "number",
-                },
-            },
-            "required": ["sku", "quantity", "unitPrice"],
-            "type": "object",
-        },
-    },
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "additionalProperties": False,
-    "description": "A customer placed an order in the web shop.",
-    "properties": {
-        "orderId": {
-            "description": "Shop order number, e.g. ORD-10042.",
-            "pattern": "^ORD-[0-9]{4,10}$",
-            "type": "string",
-        },
-        "customer": {"$ref": "#/$defs/Customer"},
         "items": {
             "description": "Order lines; at least one.",
-            "items": {"$ref": "#/$defs/Item"},
+            "items": {
+                "additionalProperties": False,
+                "description": "One order line.",
+                "properties": {
+                    "sku": {
+                        "description": "Stock keeping unit, e.g. KB-1001. SKUs starting with OOS- are out of stock in the demo.",
+                        "pattern": "^[A-Z]{2,5}-[0-9]{3,6}$",
+                        "type": "string",
+                    },
+                    "quantity": {
+                        "description": "Units ordered, 1 to 100.",
+                        "maximum": 100,
+                        "minimum": 1,
+                        "type": "integer",
+                    },
+                    "unitPrice": {
+                        "description": "Price of one unit in the order currency, before tax.",
+                        "minimum": 0,
+                        "type": "number",
+                    },
+                },
+                "required": ["sku", "quantity", "unitPrice"],
+                "type": "object",
+            },
             "minItems": 1,
             "type": "array",
         },
@@ -190,7 +170,22 @@ INPUT_SCHEMA: dict[str, object] = {
             "enum": ["USD", "EUR", "GBP"],
             "type": "string",
         },
-        "shippingAddress": {"$ref": "#/$defs/Address"},
+        "shippingAddress": {
+            "additionalProperties": False,
+            "description": "Where the parcel goes.",
+            "properties": {
+                "street": {"description": "Street and house number.", "type": "string"},
+                "city": {"description": "City or town.", "type": "string"},
+                "postalCode": {"description": "Postal or ZIP code.", "type": "string"},
+                "country": {
+                    "description": "ISO 3166-1 alpha-2 country code, e.g. US.",
+                    "pattern": "^[A-Z]{2}$",
+                    "type": "string",
+                },
+            },
+            "required": ["street", "city", "postalCode", "country"],
+            "type": "object",
+        },
         "giftMessage": {
             "description": "Optional message printed on the packing slip.",
             "maxLength": 200,
