@@ -550,3 +550,43 @@ def test_mcpc_drives_tasks_created_polled_resulted_and_cancelled(
         assert code != 0 and "not a task of this server" in json.loads(err)["error"]
     finally:
         mcpc(home, "close", "@tasks")
+
+
+async def test_tasks_result_sends_status_notifications_while_it_waits(
+    package: Path, local_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK's own client drops notifications/tasks/status (its 2025-11-25 tables lack it),
+    so the server's session is watched in process instead."""
+    from mcp.server.session import ServerSession
+
+    from sfn_mcp_runtime.definitions import FreeFormInput, Tool, Workflow
+    from sfn_mcp_runtime.execution import run_workflow
+    from sfn_mcp_runtime.server import build_server
+
+    for key, value in local_aws.env.items():
+        monkeypatch.setenv(key, value)
+    sent: list[dict[str, Any]] = []
+    original = ServerSession.send_notification
+
+    async def record(self: ServerSession, notification: Any, *args: Any, **kwargs: Any) -> None:
+        sent.append(notification.model_dump(by_alias=True, mode="json", exclude_none=True))
+        await original(self, notification, *args, **kwargs)
+
+    monkeypatch.setattr(ServerSession, "send_notification", record)
+    workflow = Workflow("slow", f"{ACCOUNT_ARN}:stateMachine:{PREFIX}slow", "STANDARD")
+
+    async def run(_model: Any, idempotency_key: str | None = None) -> Any:
+        return await run_workflow(workflow, {"n": 1}, idempotency_key=idempotency_key)
+
+    tool = Tool(
+        name="slow", title="Slow", description="d", workflow=workflow,
+        input_model=FreeFormInput, run=run,
+    )  # fmt: skip
+    server = build_server("t", version="1", instructions="", tools=(tool,))
+    async with Client(server, mode="legacy") as client:
+        created = await raw(
+            client, "tools/call", {"name": "slow", "arguments": {}, "task": {"ttl": 1000}}
+        )
+        await raw(client, "tasks/result", {"taskId": created["task"]["taskId"]})
+    statuses = [n["params"]["status"] for n in sent if n["method"] == "notifications/tasks/status"]
+    assert statuses[0] == "working" and statuses[-1] == "completed"
