@@ -46,7 +46,7 @@ from mcp.types import Tool as McpTool
 from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .approvals import Action, Pending, pending_step, send_answer
+from .approvals import Pending, pending_step, send_answer, send_reply
 from .catalog import Catalog, Named
 from .contract import ANSWER_TOOL, IDEMPOTENCY_ARGUMENT, MAX_WAIT_SECONDS, STATUS_TOOL, Hints
 from .definitions import (
@@ -61,7 +61,15 @@ from .definitions import (
     json_depth,
 )
 from .execution import ASK, PROGRESS, START_ONLY, execution_status, owner_of
-from .tasks import EXTENSION, RELATED_TASK_META, State, Tasks, declares_extension, task_id
+from .tasks import (
+    EXTENSION,
+    RELATED_TASK_META,
+    State,
+    Tasks,
+    declares_extension,
+    require_extension,
+    task_id,
+)
 from .validation import MAX_REPORTED_ERRORS, _invalid, check_arguments
 
 logger = logging.getLogger("sfn_mcp.runtime")
@@ -513,8 +521,7 @@ def build_server(
         starting = START_ONLY.set(start_only)
 
         async def ask(pending: Pending) -> None:
-            reply = await _elicit(ctx, pending.message, pending.schema)
-            await _answer_reply(pending, reply)
+            await send_reply(pending, await _elicit(ctx, pending.message, pending.schema))
 
         asking = ASK.set(ask if _can_elicit(ctx) and not start_only else None)
         try:
@@ -561,13 +568,13 @@ def build_server(
 
     async def get_task(ctx: ServerRequestContext[Any], params: GetTaskRequestParams) -> Any:
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-            _require_modern(ctx)
+            require_extension(ctx)
             return (await tasks.state(params.task_id)).detailed()
         return (await tasks.state(params.task_id)).fields(era="2025-11-25")
 
     async def cancel_task(ctx: ServerRequestContext[Any], params: GetTaskRequestParams) -> Any:
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-            _require_modern(ctx)
+            require_extension(ctx)
             await tasks.cancel(params.task_id)
             return {}
         return (await tasks.cancel(params.task_id)).fields(era="2025-11-25")
@@ -575,7 +582,7 @@ def build_server(
     async def update_task(ctx: ServerRequestContext[Any], params: _TaskParams) -> Any:
         if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
             raise MCPError(code=METHOD_NOT_FOUND, message="Method not found", data="tasks/update")
-        _require_modern(ctx)
+        require_extension(ctx)
         await tasks.update(params.task_id, params.input_responses or {})
         return {}
 
@@ -618,23 +625,6 @@ def build_server(
     server.add_request_handler("tasks/result", GetTaskRequestParams, task_result)
     server.extensions[EXTENSION] = {}
     return server
-
-
-def _require_modern(ctx: ServerRequestContext[Any]) -> None:
-    """2026-07-28 task methods need the extension declared on the request."""
-    if not declares_extension(ctx):
-        raise MCPError(
-            code=-32021,
-            message="Missing required client capability",
-            data={"requiredCapabilities": {"extensions": {EXTENSION: {}}}},
-        )
-
-
-async def _answer_reply(pending: Pending, reply: dict[str, Any]) -> None:
-    action = reply.get("action")
-    content = reply.get("content")
-    chosen: Action = action if action in ("accept", "decline") else "cancel"
-    await send_answer(pending, chosen, content if isinstance(content, dict) else None)
 
 
 class _Server(Server[Any]):

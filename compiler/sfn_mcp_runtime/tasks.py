@@ -37,7 +37,7 @@ from mcp.server import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult
 
-from .approvals import CANCELLED_ERROR, Action, Pending, pending_step, send_answer
+from .approvals import CANCELLED_ERROR, Pending, pending_step, send_reply
 from .aws import _call
 from .catalog import Named
 from .definitions import EXECUTION_ARN, ExecutionResult, WorkflowError, excerpt
@@ -83,7 +83,8 @@ def declares_extension(ctx: ServerRequestContext[Any]) -> bool:
     return isinstance(extensions, dict) and EXTENSION in extensions
 
 
-def _require_extension(ctx: ServerRequestContext[Any]) -> None:
+def require_extension(ctx: ServerRequestContext[Any]) -> None:
+    """2026-07-28 task methods need the extension declared on the request (-32021 otherwise)."""
     if not declares_extension(ctx):
         raise MCPError(
             code=MISSING_REQUIRED_CLIENT_CAPABILITY,
@@ -262,13 +263,11 @@ class Tasks:
 
 
 async def _answer(pending: Pending, response: Mapping[str, Any]) -> None:
-    """An elicitation response (``action``, ``content``) as the step's answer."""
-    action = response.get("action")
-    if action not in ("accept", "decline", "cancel"):
-        raise MCPError(code=INVALID_PARAMS, message=f"unknown elicitation action {action!r}")
-    content = response.get("content")
-    chosen: Action = action
+    """An elicitation response (``action``, ``content``) as the step's answer, its failures as
+    the protocol errors of a task method."""
     try:
-        await send_answer(pending, chosen, content if isinstance(content, dict) else None)
+        await send_reply(pending, response)
+    except ValueError as exc:
+        raise MCPError(code=INVALID_PARAMS, message=str(exc)) from exc
     except WorkflowError as exc:
         raise MCPError(code=-32603, message=f"could not answer the step: {exc}") from exc

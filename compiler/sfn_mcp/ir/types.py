@@ -89,6 +89,14 @@ class Tool:
     version_arn: str = ""  # the version whose definition was compiled
 
     @property
+    def poll_interval_override(self) -> float | None:
+        """The task poll interval tools.py must state: a STANDARD workflow's, when it is not
+        the runtime's default (EXPRESS workflows never become tasks)."""
+        standard = self.workflow_type == "STANDARD"
+        default = self.poll_interval_seconds == DEFAULT_POLL_INTERVAL_SECONDS
+        return self.poll_interval_seconds if standard and not default else None
+
+    @property
     def takes_idempotency_key(self) -> bool:
         """STANDARD executions are idempotent by name; EXPRESS ones are not."""
         return self.workflow_type == "STANDARD"

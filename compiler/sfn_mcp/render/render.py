@@ -19,7 +19,6 @@ from sfn_mcp.ir import Package, Tool
 from sfn_mcp.render.format import format_python
 from sfn_mcp.text import readable
 from sfn_mcp_runtime.contract import (
-    DEFAULT_POLL_INTERVAL_SECONDS,
     RUNTIME_PACKAGE,
     SERVER_REQUIREMENTS,
     TOOLS_IMPORTS,
@@ -193,7 +192,6 @@ def render(package: Package) -> dict[str, str]:
         "package": package,
         "runtime_imports": runtime_imports(package),
         "requirements": SERVER_REQUIREMENTS,
-        "default_poll_interval": DEFAULT_POLL_INTERVAL_SECONDS,
     }
     files = {
         path: env.get_template(template).render(**context)

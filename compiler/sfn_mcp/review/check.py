@@ -323,7 +323,7 @@ def check_deployed(
     by_machine = {str(tool["stateMachine"]["name"]): name for name, tool in tools.items()}
     # What the reviewed tools ran, whatever the configuration says now.
     targets = {
-        machine: WorkflowSettings(target=str(tools[name]["stateMachine"].get("target") or "latest"))
+        machine: str(tools[name]["stateMachine"].get("target") or "latest")
         for machine, name in by_machine.items()
     }
     account = replace(
@@ -333,8 +333,8 @@ def check_deployed(
         tag=None,
         state_machines=(),
         workflows={
-            m: replace(settings.workflows.get(m, WorkflowSettings()), target=t.target)
-            for m, t in targets.items()
+            m: replace(settings.workflows.get(m, WorkflowSettings()), target=target)
+            for m, target in targets.items()
         },
     )
     aws = read.Aws(account)

@@ -165,6 +165,16 @@ async def send_answer(pending: Pending, action: Action, content: Mapping[str, An
     return f"{'declined' if action == 'decline' else 'cancelled'} step {pending.step.state}"
 
 
+async def send_reply(pending: Pending, reply: Mapping[str, Any]) -> str:
+    """An elicitation result (``action``, ``content``) sent as the step's answer; ValueError
+    for an action elicitation does not have."""
+    action = reply.get("action")
+    if action not in ("accept", "decline", "cancel"):
+        raise ValueError(f"unknown elicitation action {action!r}")
+    content = reply.get("content")
+    return await send_answer(pending, action, content if isinstance(content, dict) else None)
+
+
 def waiting_message(pending: Pending, tool: str) -> str:
     """What a RUNNING result says of an execution that waits for a person."""
     return (
