@@ -308,7 +308,7 @@ def test_reserved_names_are_kept_free() -> None:
         Settings(prefix="shop-", name="t"), [machine("shop-get-execution")]
     )
     assert package.tools[0].name.startswith("get_execution_")
-    with pytest.raises(CompileError, match="execution-status tool"):
+    with pytest.raises(CompileError, match="the server.s own tools"):
         settings = Settings(
             prefix="shop-", workflows={"shop-x": WorkflowSettings(tool_name="get_execution")}
         )

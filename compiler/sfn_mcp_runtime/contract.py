@@ -25,6 +25,13 @@ MAX_WAIT_SECONDS: Final = 3600.0  # no MCP client keeps a call open longer than 
 DEFAULT_POLL_INTERVAL_SECONDS: Final = 5.0
 # The tool that answers an approval step for clients that cannot be asked (no elicitation).
 ANSWER_TOOL: Final = "answer_step"
+# The search surface (``surface = "search"``): tools to find, describe and run the workflows
+# instead of one tool each, for packages too large for a model to read whole.
+FIND_TOOL: Final = "find_workflows"
+DESCRIBE_TOOL: Final = "describe_workflow"
+RUN_TOOL: Final = "run_workflow"
+# Names no workflow tool may take: the server's own tools.
+SERVER_TOOLS: Final = frozenset({STATUS_TOOL, ANSWER_TOOL, FIND_TOOL, DESCRIBE_TOOL, RUN_TOOL})
 
 # The folder, inside each generated package, that holds a copy of this runtime.
 RUNTIME_PACKAGE: Final = "_runtime"

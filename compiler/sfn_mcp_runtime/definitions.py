@@ -73,6 +73,8 @@ class Workflow:
     poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS
     approval_steps: tuple[ApprovalStep, ...] = ()
     confirm: bool = False
+    # The machine's tags (key, value), sorted: what the server's --tag filter selects by.
+    tags: tuple[tuple[str, str], ...] = ()
 
     @property
     def start_arn(self) -> str:

@@ -10,12 +10,14 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from mcp.server import Server
 from mcp.server.stdio import stdio_server
 from mcp.server.transport_security import TransportSecuritySettings
+
+from .selection import MAX_PAGE_SIZE, SURFACES, View, ViewError, parse_tag
 
 logger = logging.getLogger("sfn_mcp.runtime")
 
@@ -176,6 +178,49 @@ def _oauth(
     return auth, JwtVerifier(args.oauth_issuer, args.resource_url, jwks)
 
 
+def _flag(text: str | None) -> bool:
+    return (text or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _page_size(text: str | int) -> int:
+    try:
+        size = int(text)
+    except ValueError:
+        size = -1
+    if not 0 <= size <= MAX_PAGE_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a page size from 1 to {MAX_PAGE_SIZE} (0: one page)"
+        )
+    return size
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _offered(
+    parser: argparse.ArgumentParser, server: Server[Any], args: argparse.Namespace
+) -> Server[Any]:
+    """The server with the view the command line (or its variables) asks for."""
+    current: View = getattr(server, "view", View())
+    surface = args.surface or current.surface
+    if surface not in SURFACES:
+        parser.error(f"SFN_MCP_SURFACE={surface!r}: use {' or '.join(SURFACES)}")
+    try:
+        view = View(
+            surface=surface,
+            tools=tuple(dict.fromkeys(args.tool or _split(os.environ.get("SFN_MCP_TOOLS")))),
+            tags=tuple(
+                parse_tag(text) for text in args.tag or _split(os.environ.get("SFN_MCP_TAGS"))
+            ),
+            read_only=args.read_only,
+            page_size=args.page_size or 0,
+        )
+        return server if view == current else cast(Any, server).with_view(view)
+    except ViewError as exc:
+        parser.error(str(exc))
+
+
 def server_label(args: argparse.Namespace) -> str:
     return f"--oauth-issuer {args.oauth_issuer}"
 
@@ -250,7 +295,47 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
         help="with --oauth-issuer: a scope the token must carry to call a tool whose workflow is "
         "not read-only",
     )
+    offered = parser.add_argument_group(
+        "what the server offers of its package (the filters add up: a tool must pass each)"
+    )
+    offered.add_argument(
+        "--surface",
+        choices=SURFACES,
+        default=os.environ.get("SFN_MCP_SURFACE") or None,
+        help="all: every workflow as a tool of its own; search: find_workflows, "
+        "describe_workflow and run_workflow instead (default: the package's, "
+        f"{getattr(server, 'view', View()).surface}) [env: SFN_MCP_SURFACE]",
+    )
+    offered.add_argument(
+        "--tool",
+        action="append",
+        metavar="NAME",
+        help="offer this tool (repeatable; the others cannot be called) "
+        "[env: SFN_MCP_TOOLS, comma-separated]",
+    )
+    offered.add_argument(
+        "--tag",
+        action="append",
+        metavar="KEY[=VALUE]",
+        help="offer the workflows whose state machine has this tag, with this value or any "
+        "(repeatable: every tag given) [env: SFN_MCP_TAGS, comma-separated]",
+    )
+    offered.add_argument(
+        "--read-only",
+        action="store_true",
+        default=_flag(os.environ.get("SFN_MCP_READ_ONLY")),
+        help="offer the read-only workflows only (readOnlyHint) [env: SFN_MCP_READ_ONLY=1]",
+    )
+    offered.add_argument(
+        "--page-size",
+        type=_page_size,
+        default=os.environ.get("SFN_MCP_PAGE_SIZE") or None,
+        metavar="N",
+        help="list the tools in pages of N, each with the next page's cursor (default: one "
+        "page; clients that follow no cursor would miss the rest) [env: SFN_MCP_PAGE_SIZE]",
+    )
     args = parser.parse_args(argv)
+    server = _offered(parser, server, args)
     http_only = (args.host, args.port, args.stateless, args.allowed_host, args.allowed_origin)
     if args.transport != "http" and any(http_only):
         parser.error(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ._runtime.catalog import Catalog
 from ._runtime.contract import LISTING
+from ._runtime.selection import Surface
 from ._runtime.server import build_server
 from ._runtime.transport import main as run
 from .tools import ENTRIES
@@ -31,10 +32,16 @@ INSTRUCTIONS = (
     "status RUNNING with the execution ARN."
 )
 
+# What tools/list offers unless the command line says otherwise (--surface): every workflow as a
+# tool of its own ("all"), or find_workflows, describe_workflow and run_workflow ("search").
+SURFACE: Surface = "all"
+
 # tools/list is served from listing.json (what the compiler read from this code; `sfn-mcp check
 # --offline` keeps them equal); each tool is built on its first call.
 CATALOG = Catalog(ENTRIES, listing=Path(__file__).with_name(LISTING))
-server = build_server(SERVER_NAME, version=SERVER_VERSION, instructions=INSTRUCTIONS, tools=CATALOG)
+server = build_server(
+    SERVER_NAME, version=SERVER_VERSION, instructions=INSTRUCTIONS, tools=CATALOG, surface=SURFACE
+)
 
 
 def main(argv: list[str] | None = None) -> None:

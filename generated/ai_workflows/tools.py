@@ -20,6 +20,15 @@ DAILY_ETL_WORKFLOW = Workflow(
     type="STANDARD",
     max_wait_seconds=50.0,
     definition_sha256="ec51e4f2a98803df0d4acfe6336557cceab936538dede1bd18e99dc1123fb82b",
+    tags=(
+        ("example", "daily-etl"),
+        (
+            "input-schema-arn",
+            "arn:aws:schemas:us-east-1:000000000000:schema/ai-workflows/DailyEtlRequest",
+        ),
+        ("project", "ai-workflows"),
+        ("stateMachine:createdBy", "SAM"),
+    ),
 )
 
 
@@ -38,6 +47,21 @@ DOCUMENT_ANALYSIS_WORKFLOW = Workflow(
     arn="arn:aws:states:us-east-1:000000000000:stateMachine:ai-workflows-document-analysis",
     type="EXPRESS",
     definition_sha256="bc413a46a46fd413b717f0a62d3281f8a12d727b89b7ccfdfd0b2a2be20fd4cb",
+    tags=(
+        ("example", "document-analysis"),
+        (
+            "input-schema-arn",
+            "arn:aws:schemas:us-east-1:000000000000:schema/ai-workflows/DocumentAnalysisRequest",
+        ),
+        ("mcp:read-only", "true"),
+        ("mcp:title", "Analyse a document"),
+        (
+            "output-schema-arn",
+            "arn:aws:schemas:us-east-1:000000000000:schema/ai-workflows/DocumentAnalysisResult",
+        ),
+        ("project", "ai-workflows"),
+        ("stateMachine:createdBy", "SAM"),
+    ),
 )
 
 
@@ -54,6 +78,15 @@ ORDER_PROCESSING_WORKFLOW = Workflow(
     type="STANDARD",
     max_wait_seconds=50.0,
     definition_sha256="ade7101caf3c3889cff5e9068fc687240ec3677ef01eea2db0efe89d21c461dc",
+    tags=(
+        ("example", "order-processing"),
+        (
+            "input-schema-arn",
+            "arn:aws:schemas:us-east-1:000000000000:schema/ai-workflows/com.example.shop@OrderPlaced",
+        ),
+        ("project", "ai-workflows"),
+        ("stateMachine:createdBy", "SAM"),
+    ),
 )
 
 
@@ -80,6 +113,11 @@ SUPPORT_TRIAGE_WORKFLOW = Workflow(
     type="STANDARD",
     max_wait_seconds=50.0,
     definition_sha256="4b44b42338ca5e628ea8f1efec404f13c7067a10811c03afbb18734723cebce4",
+    tags=(
+        ("example", "support-triage"),
+        ("project", "ai-workflows"),
+        ("stateMachine:createdBy", "SAM"),
+    ),
 )
 
 

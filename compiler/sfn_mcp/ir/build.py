@@ -341,6 +341,7 @@ def build(
                 target=machine.target,
                 target_arn=machine.target_arn,
                 version_arn=machine.version_arn,
+                tags=tuple(sorted(machine.tags.items())),
             )
         )
     selected = {m.name for m in machines}
@@ -362,4 +363,5 @@ def build(
         tools=tuple(sorted(tools, key=lambda t: t.name)),
         modules=modules,
         client_profile=settings.client_profile,
+        surface=settings.surface,
     )

@@ -20,7 +20,7 @@ from sfn_mcp.ir.tags import TOOL_NAME_TAG, Tagged
 from sfn_mcp.naming import MAX_TOOL_NAME, tool_name
 from sfn_mcp.read.records import MachineSource
 from sfn_mcp.settings import Settings, WorkflowSettings
-from sfn_mcp_runtime.contract import STATUS_TOOL
+from sfn_mcp_runtime.contract import SERVER_TOOLS
 
 OVERRIDE_HINT = 'set tool-name under [tool.sfn-mcp.workflows."<machine>"] or the tag mcp:tool-name'
 
@@ -53,11 +53,11 @@ def tool_names(
         if name:
             explicit.setdefault(name, []).append((machine, source))
     for name, owners in sorted(explicit.items()):
-        if name == STATUS_TOOL:
+        if name in SERVER_TOOLS:
             for machine, source in owners:
                 diagnostics.error(
-                    f"state machine {machine.name!r}: {source} {name!r} is the name of the "
-                    "server's own execution-status tool",
+                    f"state machine {machine.name!r}: {source} {name!r} is the name of one of "
+                    f"the server's own tools ({', '.join(sorted(SERVER_TOOLS))})",
                     hint=OVERRIDE_HINT,
                 )
         elif len(owners) > 1:
@@ -85,7 +85,7 @@ def tool_names(
         groups.setdefault(base, []).append(machine)
     used = set(names.values())
     for base, members in sorted(groups.items()):
-        reserved = base in taken or base == STATUS_TOOL
+        reserved = base in taken or base in SERVER_TOOLS
         ordered = sorted(members, key=lambda m: m.name)
         # A machine keeps the name it had in the committed package, if it is still one of its
         # own (the plain name or its hashed one): a rename would break every client.

@@ -87,6 +87,7 @@ class Tool:
     target: str = ""  # "" (the machine as it is), "alias:NAME" or "version:N"
     target_arn: str = ""  # the alias's or version's ARN, which executions start
     version_arn: str = ""  # the version whose definition was compiled
+    tags: tuple[tuple[str, str], ...] = ()  # the machine's tags, sorted: the server's --tag filter
 
     @property
     def poll_interval_override(self) -> float | None:
@@ -128,6 +129,7 @@ class Package:
     tools: tuple[Tool, ...]
     modules: tuple[ModelModule, ...]
     client_profile: str = "portable"  # the form of the published input schemas
+    surface: str = "all"  # what tools/list offers by default: every tool, or the search tools
 
     @property
     def server_name(self) -> str:

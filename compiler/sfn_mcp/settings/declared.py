@@ -270,6 +270,16 @@ SETTINGS: tuple[Setting, ...] = (
         default="portable",
     ),
     Setting(
+        "surface",
+        _choice("all", "search"),
+        "what tools/list offers: every workflow as a tool of its own (all), or a few tools to "
+        "find, describe and run them (search), for packages too large for a model to read "
+        "whole; the server's --surface overrides it",
+        flag="--surface",
+        metavar="SURFACE",
+        default="all",
+    ),
+    Setting(
         "strict",
         SWITCH,
         "treat warnings as errors: no untyped fallback, no renamed collision, nothing ignored",

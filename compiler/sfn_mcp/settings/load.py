@@ -114,6 +114,7 @@ class Settings:
     max_workers: int = DEFAULT_MAX_WORKERS
     strict: bool = False
     client_profile: Literal["portable", "exact"] = "portable"
+    surface: Literal["all", "search"] = "all"
     target: str = "latest"
     workflows: Mapping[str, WorkflowSettings] = field(default_factory=dict)
     # Where the machines come from; for "files" and "cloudformation", what the ARNs name.
@@ -435,6 +436,7 @@ def load_settings(
         max_workers=pick("max-workers"),
         strict=pick("strict"),
         client_profile=pick("client-profile"),
+        surface=pick("surface"),
         target=pick("target"),
         workflows=tables.workflows,
         source=source,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -22,6 +22,7 @@ from mcp.server.context import CallNext, HandlerResult
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     CONNECTION_CLOSED,
+    INVALID_PARAMS,
     METHOD_NOT_FOUND,
     CallToolRequestParams,
     CallToolResult,
@@ -48,7 +49,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .approvals import Pending, pending_step, send_answer, send_reply
 from .catalog import Catalog, Named
-from .contract import ANSWER_TOOL, IDEMPOTENCY_ARGUMENT, MAX_WAIT_SECONDS, STATUS_TOOL, Hints
+from .contract import (
+    ANSWER_TOOL,
+    DESCRIBE_TOOL,
+    FIND_TOOL,
+    IDEMPOTENCY_ARGUMENT,
+    MAX_WAIT_SECONDS,
+    RUN_TOOL,
+    STATUS_TOOL,
+    Hints,
+)
 from .definitions import (
     EXECUTION_ARN,
     EXECUTION_NAME,
@@ -61,6 +71,8 @@ from .definitions import (
     json_depth,
 )
 from .execution import ASK, PROGRESS, START_ONLY, execution_status, owner_of
+from .search import DescribeQuery, FindQuery, Index, RunRequest, invalid, search_tools
+from .selection import InvalidCursor, Surface, View, listed_page
 from .tasks import (
     EXTENSION,
     RELATED_TASK_META,
@@ -235,7 +247,7 @@ def status_tool(tools: Iterable[Named]) -> Tool[ExecutionQuery]:
     async def run(query: ExecutionQuery) -> ExecutionResult:
         return await execution_status(workflows, query.execution_arn, query.wait_seconds)
 
-    names = ", ".join(sorted(t.name for t in tools if _standard(t))) or "none"
+    names = _some(sorted(t.name for t in tools if _standard(t)))
     return Tool(
         name=STATUS_TOOL,
         title="Get execution",
@@ -247,6 +259,17 @@ def status_tool(tools: Iterable[Named]) -> Tool[ExecutionQuery]:
         run=run,
         hints=Hints(read_only=True, destructive=False, idempotent=True, open_world=False),
     )
+
+
+NAMED_AT_MOST = 30  # names a description lists before it says how many more there are
+
+
+def _some(names: list[str]) -> str:
+    """``names`` joined, or the first of them and how many more (a package of hundreds of
+    workflows would otherwise repeat them all in its own tools' descriptions)."""
+    if len(names) <= NAMED_AT_MOST:
+        return ", ".join(names) or "none"
+    return f"{', '.join(names[:NAMED_AT_MOST])} and {len(names) - NAMED_AT_MOST} more"
 
 
 def _standard(tool: Named) -> bool:
@@ -270,7 +293,7 @@ def answer_tool(tools: Iterable[Named]) -> Tool[StepAnswer] | None:
     workflows = tuple(t.workflow for t in tools if t.workflow and t.workflow.approval_steps)
     if not workflows:
         return None
-    names = ", ".join(sorted(w.name for w in workflows))
+    names = _some(sorted(w.name for w in workflows))
 
     async def run(reply: StepAnswer) -> ExecutionResult:
         workflow = owner_of(workflows, reply.execution_arn, ANSWER_TOOL)
@@ -341,10 +364,7 @@ def own_tools(tools: Iterable[Named]) -> tuple[Tool[Any], ...]:
 
 def tools_list(tools: tuple[Tool[Any], ...]) -> list[dict[str, Any]]:
     """What ``tools/list`` answers, as JSON (sfn-mcp writes it into surface.json)."""
-    return [
-        _listed(tool).model_dump(mode="json", by_alias=True, exclude_none=True)
-        for tool in served_tools(tools)
-    ]
+    return [_dumped(_listed(tool)) for tool in served_tools(tools)]
 
 
 @dataclass
@@ -423,45 +443,92 @@ class _Notification:
         return self._notification.model_dump(**kwargs)
 
 
+SEARCH_INSTRUCTIONS = (
+    " This server offers its workflows through search: find one with find_workflows, read its "
+    "input schema with describe_workflow, then run it with run_workflow."
+)
+
+
 def build_server(
     name: str,
     *,
     version: str,
     instructions: str,
     tools: tuple[Tool[Any], ...] | Catalog,
+    surface: Surface = "all",
+    view: View | None = None,
 ) -> Server[Any]:
     """The server of these workflow tools: built tools, or a ``Catalog`` whose tools are built
-    on their first call (its ``tools/list`` then comes from its ``listing.json``)."""
+    on their first call (its ``tools/list`` then comes from its ``listing.json``).
+
+    ``surface`` is the package's default; ``view`` (the server's command line) may choose
+    another, filter the tools and page the listing. A filter that names a tool the package
+    lacks, or leaves no tool, raises ``ViewError``."""
     catalog = tools if isinstance(tools, Catalog) else Catalog(tools)
-    workflow_tools = tuple(catalog.entries.values())
-    own = {tool.name: tool for tool in own_tools(workflow_tools)}
-    by_arn = {tool.workflow.arn: tool.name for tool in workflow_tools if tool.workflow}
-    listing: dict[str, Any] = {}
+    view = view or View(surface=surface)
+    package_own = [tool.name for tool in own_tools(catalog.entries.values())]
+    recorded: dict[str, dict[str, Any]] = {}
     # what the SDK's own result adds around the tools (the 2026-07-28 cache hints and type)
     envelope = ListToolsResult(tools=[]).model_dump(by_alias=True, mode="json", exclude_none=True)
 
+    def package_listing() -> dict[str, dict[str, Any]]:
+        """Every tool of the package as tools/list lists it, by name: the recorded listing when
+        it lists exactly these tools, else the listing of the tools themselves (each built)."""
+        if not recorded:
+            listed = catalog.listed()
+            names = [*catalog.entries, *package_own]
+            if listed is not None and [t.get("name") for t in listed] != names:
+                logger.warning("listing.json does not list this server's tools: ignoring it")
+                listed = None
+            if listed is None:
+                listed = tools_list(catalog.all_tools())
+            recorded.update((str(entry["name"]), entry) for entry in listed)
+        return recorded
+
+    def read_only(tool_name: str) -> bool:
+        return (package_listing()[tool_name].get("annotations") or {}).get("readOnlyHint") is True
+
+    chosen = view.chosen(catalog.entries, read_only) if view.filtered else tuple(catalog.entries)
+    workflow_tools = tuple(catalog.entries[tool_name] for tool_name in chosen)
+    offered = set(chosen)
+    own = {tool.name: tool for tool in own_tools(workflow_tools)}
+    by_arn = {tool.workflow.arn: tool.name for tool in workflow_tools if tool.workflow}
+    searching = view.surface == "search"
+    index: list[Index] = []
+    listing: list[dict[str, Any]] = []
+
     def find(tool_name: str) -> Tool[Any] | None:
-        """The tool called ``tool_name``, built on its first use."""
+        """The tool called ``tool_name``, built on its first use (None: not on this server)."""
         if tool_name in own:
             return own[tool_name]
-        return catalog.tool(tool_name) if tool_name in catalog else None
+        return catalog.tool(tool_name) if tool_name in offered else None
 
     def output_model_of(machine_arn: str) -> type[BaseModel] | None:
         tool_name = by_arn.get(machine_arn)
         return catalog.tool(tool_name).output_model if tool_name else None
 
-    def listed() -> dict[str, Any]:
-        """What tools/list answers: the recorded listing as it is when it lists exactly these
-        tools, else the listing of the tools themselves (each built)."""
+    def searched() -> Index:
+        if not index:
+            entries = package_listing()
+            tags = {t.name: t.workflow.tags for t in workflow_tools if t.workflow}
+            index.append(Index([entries[n] for n in chosen], tags))
+        return index[0]
+
+    def served() -> list[dict[str, Any]]:
+        """Every entry tools/list answers with, in order: the recorded listing as it is when
+        nothing is filtered, else the chosen tools' entries, or the search tools, then the
+        server's own tools for them."""
         if not listing:
-            recorded = catalog.listed()
-            names = [*catalog.entries, *own]
-            if recorded is not None and [t.get("name") for t in recorded] != names:
-                logger.warning("listing.json does not list this server's tools: ignoring it")
-                recorded = None
-            if recorded is None:
-                recorded = tools_list(catalog.all_tools())
-            listing.update(envelope, tools=recorded)
+            entries = package_listing()
+            if not searching and not view.filtered:
+                listing.extend(entries.values())
+            else:
+                head = (
+                    [_dumped(t) for t in search_tools([entries[n] for n in chosen])]
+                    if searching
+                    else [entries[n] for n in chosen]
+                )
+                listing.extend([*head, *(_dumped(_listed(t)) for t in own.values())])
         return listing
 
     def result_of(entry: Named, outcome: ExecutionResult) -> CallToolResult:
@@ -473,7 +540,59 @@ def build_server(
     async def list_tools(
         ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
     ) -> dict[str, Any]:
-        return listed()
+        try:
+            page, following = listed_page(
+                served(), view.page_size, params.cursor if params else None
+            )
+        except InvalidCursor as exc:
+            raise MCPError(code=INVALID_PARAMS, message=f"Invalid cursor: {exc}") from None
+        answer = {**envelope, "tools": page}
+        if following is not None:
+            answer["nextCursor"] = following
+        return answer
+
+    def unknown(tool_name: str) -> CallToolResult:
+        shown = excerpt(tool_name, 128)
+        if searching:
+            text = f"Unknown tool {shown}. Find workflows with {FIND_TOOL}; run one with {RUN_TOOL}"
+        else:
+            text = f"Unknown tool {shown}. Tools: {_some(sorted([*chosen, *own]))}"
+        return _text_result(text, error=True)
+
+    def run_target(tool_name: str, arguments: Any) -> str | None:
+        """The workflow a call runs: its own tool's, or run_workflow's ``name``."""
+        if searching and tool_name == RUN_TOOL:
+            inner = arguments.get("name") if isinstance(arguments, dict) else None
+            return inner if isinstance(inner, str) and inner in offered else None
+        return tool_name
+
+    def search_call(params: CallToolRequestParams) -> CallToolResult:
+        """A find_workflows or describe_workflow call."""
+        model = FindQuery if params.name == FIND_TOOL else DescribeQuery
+        try:
+            query = model.model_validate(params.arguments or {})
+        except ValidationError as exc:
+            return _text_result(invalid(params.name, exc), error=True)
+        if isinstance(query, FindQuery):
+            found: dict[str, Any] | str = searched().find(query)
+        else:
+            assert isinstance(query, DescribeQuery)
+            found = searched().describe(query.name)
+        if isinstance(found, str):
+            return _text_result(found, error=True)
+        text = json.dumps(found, indent=2, ensure_ascii=False)
+        return _text_result(text, data=found, error=False)
+
+    def unwrapped(params: CallToolRequestParams) -> CallToolRequestParams | CallToolResult:
+        """run_workflow's call as the call of the workflow's own tool (or why it cannot be)."""
+        try:
+            request = RunRequest.model_validate(params.arguments or {})
+        except ValidationError as exc:
+            return _text_result(f"{invalid(RUN_TOOL, exc)}\nnothing was started", error=True)
+        if request.name not in offered:
+            text = f"{searched().unknown(request.name)} Nothing was started."
+            return _text_result(text, error=True)
+        return params.model_copy(update={"name": request.name, "arguments": request.arguments})
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: CallToolRequestParams
@@ -485,12 +604,16 @@ def build_server(
         ctx: ServerRequestContext[Any], params: CallToolRequestParams, *, start_only: bool = False
     ) -> tuple[CallToolResult, ExecutionResult | None]:
         """The call's result, and the execution's outcome where one was started or read."""
+        if searching and params.name in (FIND_TOOL, DESCRIBE_TOOL):
+            return search_call(params), None
+        if searching and params.name == RUN_TOOL:
+            inner = unwrapped(params)
+            if isinstance(inner, CallToolResult):
+                return inner, None
+            params = inner
         tool = find(params.name)
         if tool is None:
-            known = ", ".join(sorted([*catalog.entries, *own]))
-            return _text_result(
-                f"Unknown tool {excerpt(params.name, 128)}. Tools: {known}", error=True
-            ), None
+            return unknown(params.name), None
         missing = missing_scope(tool)
         if missing:
             return _text_result(
@@ -550,7 +673,8 @@ def build_server(
         """Middleware: a ``tools/call`` of a STANDARD workflow becomes a task when the client
         asked for one (2025-11-25 ``params.task``) or declared the extension (2026-07-28)."""
         raw = ctx.params or {}
-        tool = catalog.entries.get(str(raw.get("name")))
+        target = run_target(str(raw.get("name")), raw.get("arguments"))
+        tool = catalog.entries.get(target) if target in offered else None
         if ctx.method != "tools/call" or not tasks.may_become_task(tool):
             return await call_next(ctx)
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
@@ -613,7 +737,7 @@ def build_server(
     server = _Server(
         name,
         version=version,
-        instructions=instructions,
+        instructions=instructions + (SEARCH_INSTRUCTIONS if searching else ""),
         # a mapping is sent as it is (the SDK validates every spec result on its way out)
         on_list_tools=cast(Any, list_tools),
         on_call_tool=call_tool,
@@ -624,7 +748,15 @@ def build_server(
     server.add_request_handler("tasks/update", _TaskParams, update_task)
     server.add_request_handler("tasks/result", GetTaskRequestParams, task_result)
     server.extensions[EXTENSION] = {}
+    server.view = view
+    server.with_view = lambda other: build_server(
+        name, version=version, instructions=instructions, tools=catalog, view=other
+    )
     return server
+
+
+def _dumped(tool: McpTool) -> dict[str, Any]:
+    return tool.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 class _Server(Server[Any]):
@@ -636,7 +768,13 @@ class _Server(Server[Any]):
     "Connection closed" error, which the stdio transport then writes to the closed pipe: the
     BrokenPipeError ended the process with a traceback. Nobody is there to read that answer
     (a client that is only closing learns the same from its own transport), so it is not
-    sent."""
+    sent.
+
+    ``view`` is what it offers of its package; ``with_view`` makes the same server with
+    another view (the command line's filters)."""
+
+    view: View
+    with_view: Callable[[View], Server[Any]]
 
     def get_capabilities(self, *args: Any, **kwargs: Any) -> ServerCapabilities:
         """The SDK's capabilities, plus 2025-11-25 Tasks: ``tools/call`` may become a task, and
