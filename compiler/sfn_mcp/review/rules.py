@@ -106,6 +106,13 @@ RULES: Final[tuple[Rule, ...]] = (
         "the package name changed: `python -m <package>` in client configurations must change",
     ),
     fixed("server-renamed", "server", N, "the server name clients see in `initialize` changed"),
+    fixed(
+        "surface-changed",
+        "server",
+        B,
+        "tools/list changed between one tool per workflow and the search tools (`surface`): "
+        "clients and prompts that call a tool by its name must change",
+    ),
     fixed("version-changed", "server", N, "the package's version changed (serverInfo.version)"),
     fixed(
         "version-bump-too-small",
@@ -291,6 +298,7 @@ def is_rule(value: object) -> bool:
 # One constant per row: the code names rules by these, never by a string.
 PACKAGE_RENAMED: Final = rule("package-renamed")
 SERVER_RENAMED: Final = rule("server-renamed")
+SURFACE_CHANGED: Final = rule("surface-changed")
 VERSION_CHANGED: Final = rule("version-changed")
 VERSION_BUMP_TOO_SMALL: Final = rule("version-bump-too-small")
 PERMISSION_ADDED: Final = rule("permission-added")

@@ -120,6 +120,7 @@ class Surface:
     server: str | None = None
     package: str | None = None
     version: str | None = None  # the package's version (surfaces from before it was recorded: None)
+    surface: str = "all"  # what tools/list offers (surfaces from before it was recorded: all)
     # action → resources, from surfaces that record them (None: an older surface without them)
     permissions: Mapping[str, tuple[str, ...]] | None = None
     notes: tuple[str, ...] = ()
@@ -159,6 +160,7 @@ def parse_surface(data: Any, *, label: str) -> Surface:
         server=server if isinstance(server, str) else None,
         package=package if isinstance(package, str) else None,
         version=data.get("version") if isinstance(data.get("version"), str) else None,
+        surface=str(data["surface"]) if isinstance(data.get("surface"), str) else "all",
         permissions=_permissions(data.get("permissions"), label, hint),
     )
 

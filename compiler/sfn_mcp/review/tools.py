@@ -20,6 +20,7 @@ from sfn_mcp.review.rules import (
     SCHEMA_VERSION_CHANGED,
     SERVER_RENAMED,
     STATE_MACHINE_CHANGED,
+    SURFACE_CHANGED,
     TOOL_ADDED,
     TOOL_METADATA_CHANGED,
     TOOL_REMOVED,
@@ -93,7 +94,26 @@ def server_changes(old: Surface, new: Surface) -> list[Change]:
                 new=new.server,
             )
         )
+    if old.surface != new.surface:
+        message = (
+            f"tools/list offers {_offers(old.surface)}, now {_offers(new.surface)}: clients that "
+            "call a tool by its name must change"
+        )
+        out.append(
+            finding(
+                SURFACE_CHANGED,
+                tool="",
+                path="surface",
+                message=message,
+                old=old.surface,
+                new=new.surface,
+            )
+        )
     return out
+
+
+def _offers(surface: str) -> str:
+    return {"all": "one tool per workflow", "search": "the search tools"}.get(surface, surface)
 
 
 def renames(old: Surface, new: Surface, removed: list[str], added: list[str]) -> dict[str, str]:

@@ -83,6 +83,7 @@ def manifest(package: Package, files: dict[str, str]) -> str:
         "server": package.server_name,
         "package": package.name,
         "clientProfile": package.client_profile,
+        "surface": package.surface,
         "permissions": grants(iam_policy(package)),
         "tools": [
             _entry(listed, by_name.get(listed["name"]), served.workflows.get(listed["name"], {}))

@@ -585,8 +585,16 @@ def build_server(
 
     def unwrapped(params: CallToolRequestParams) -> CallToolRequestParams | CallToolResult:
         """run_workflow's call as the call of the workflow's own tool (or why it cannot be)."""
+        given = dict(params.arguments or {})
+        if isinstance(given.get("arguments"), str):  # some clients send an object as JSON text
+            try:
+                decoded = json.loads(given["arguments"])
+            except ValueError:
+                decoded = None
+            if isinstance(decoded, dict):
+                given["arguments"] = decoded
         try:
-            request = RunRequest.model_validate(params.arguments or {})
+            request = RunRequest.model_validate(given)
         except ValidationError as exc:
             return _text_result(f"{invalid(RUN_TOOL, exc)}\nnothing was started", error=True)
         if request.name not in offered:
