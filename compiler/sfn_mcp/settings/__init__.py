@@ -8,6 +8,7 @@ from sfn_mcp.settings.load import (
     Source,
     WorkflowSettings,
     find_config,
+    load_packages,
     load_settings,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "Source",
     "WorkflowSettings",
     "find_config",
+    "load_packages",
     "load_settings",
 ]

@@ -174,6 +174,7 @@ class Setting:
     env: str | None = None  # the anchor server's variable, read only without a config file
     default: Any = None
     example: str = ""  # a TOML value for the README's example table
+    in_file: bool = True  # False: a flag of the command line only, no key in the file
 
     @property
     def field(self) -> str:
@@ -338,6 +339,16 @@ SETTINGS: tuple[Setting, ...] = (
         STRINGS,
         "source = cloudformation: the templates' parameter values (over their defaults)",
         example='{ Stage = "prod" }',
+    ),
+    Setting(
+        "package",
+        TEXT,
+        "with [tool.sfn-mcp.packages.<id>] tables: only the package of this id (repeat for "
+        "several; default every package); setting flags other than --strict need exactly one",
+        flag="--package",
+        metavar="ID",
+        multiple=True,
+        in_file=False,
     ),
     # Per workflow, under [tool.sfn-mcp.workflows."<state machine name>"].
     Setting(
@@ -522,6 +533,7 @@ SETTINGS += (
 )
 
 PACKAGE_SETTINGS = {s.key: s for s in SETTINGS if s.scope == "package"}
+FILE_SETTINGS = {key: s for key, s in PACKAGE_SETTINGS.items() if s.in_file}  # keys of a table
 RESOURCE_SETTINGS = {s.key: s for s in SETTINGS if s.scope == "resource"}
 SCHEMA_SETTINGS = {s.key: s for s in SETTINGS if s.scope == "schema"}
 WORKFLOW_SETTINGS = {s.key: s for s in SETTINGS if s.scope == "workflow"}
@@ -535,13 +547,23 @@ SELECTION = ("prefix", "state-machines", "tag")
 WORKFLOWS_KEY = "workflows"
 RESOURCES_KEY = "resources"
 SCHEMAS_KEY = "schemas"
-TABLES = (WORKFLOWS_KEY, RESOURCES_KEY, SCHEMAS_KEY)
+# Several packages from one configuration: [tool.sfn-mcp.packages.<id>], each taking the package
+# settings above (and the named tables below) over the top-level table's, which it inherits.
+PACKAGES_KEY = "packages"
+TABLES = (WORKFLOWS_KEY, RESOURCES_KEY, SCHEMAS_KEY, PACKAGES_KEY)
+PACKAGE_TABLES = (WORKFLOWS_KEY, RESOURCES_KEY, SCHEMAS_KEY)  # what a package table may hold
+# A package id: what --package takes and every message of the package starts with.
+PACKAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# The flags that apply to a run of several packages alike; every other setting flag is one
+# package's, so it needs exactly one --package.
+RUN_WIDE_FLAGS = ("strict",)
 
 
 def settings_table() -> str:
     """The README's table of package settings, made from the declarations."""
     rows = [
-        "| Setting (`[tool.sfn-mcp]`) | Flag | Anchor variable | Meaning |",
+        "| Setting (`[tool.sfn-mcp]`, `[tool.sfn-mcp.packages.<id>]`) | Flag | Anchor variable "
+        "| Meaning |",
         "|---|---|---|---|",
     ]
     for s in PACKAGE_SETTINGS.values():
@@ -550,14 +572,15 @@ def settings_table() -> str:
             short = f"{s.short}/" if s.short else ""
             metavar = f" {s.metavar}" if s.metavar else ""
             flag = f"`{short}{s.flag}{metavar}`"
-            if s.multiple and s.kind is NAMES:
+            if s.multiple and (s.kind is NAMES or not s.in_file):
                 flag += " (repeat)"
         env = f"`{s.env}`" if s.env else ""
         if s.env == "STATE_MACHINE_TAG_KEY":
             env += f" + `{ANCHOR_TAG_VALUE}`"
         number = isinstance(s.default, int | float) and not isinstance(s.default, bool)
         default = f" (default {s.default:g})" if number else ""
-        rows.append(f"| `{s.key}` | {flag} | {env} | {s.help}{default} |")
+        key = f"`{s.key}`" if s.in_file else "(flag only)"
+        rows.append(f"| {key} | {flag} | {env} | {s.help}{default} |")
     return "\n".join(rows) + "\n"
 
 

@@ -14,8 +14,8 @@ import os
 import re
 import sys
 import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,9 +24,14 @@ from sfn_mcp.naming import snake_case
 from sfn_mcp.settings.declared import (
     ANCHOR_TAG_VALUE,
     DEFAULT_MAX_WORKERS,
+    FILE_SETTINGS,
+    PACKAGE_ID,
     PACKAGE_SETTINGS,
+    PACKAGE_TABLES,
+    PACKAGES_KEY,
     RESOURCE_SETTINGS,
     RESOURCES_KEY,
+    RUN_WIDE_FLAGS,
     SCHEMA_SETTINGS,
     SCHEMAS_KEY,
     SELECTION,
@@ -128,6 +133,16 @@ class Settings:
     schemas: Mapping[str, SchemaFileSettings] = field(default_factory=dict)
     config_file: Path | None = None
     notes: tuple[str, ...] = ()
+    # The id of its [tool.sfn-mcp.packages.<id>] table; None without a packages table.
+    package: str | None = None
+    # Its workflows tables that come from the top-level table alone: they apply to the packages
+    # that select the machine, so another package does not warn about them.
+    shared_workflows: frozenset[str] = frozenset()
+
+    @property
+    def folder(self) -> Path:
+        """The package's folder: ``output/name``."""
+        return self.output / self.name
 
     def selection_summary(self) -> str:
         parts = []
@@ -191,9 +206,15 @@ def missing_config(cwd: Path) -> CompileError:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CompileError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+    return _parse_toml(text, path)
+
+
+def _parse_toml(text: str, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CompileError(f"{path} is not valid TOML: {exc}") from exc
 
@@ -202,8 +223,14 @@ def _unknown(table: Mapping[str, Any], known: Iterable[str], where: str) -> None
     known = set(known)
     unknown = sorted(set(table) - set(known))
     if unknown:
+        guesses = [
+            f"{key!r} → {near[0]!r}"
+            for key in unknown
+            if (near := difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75))
+        ]
+        guess = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
         raise CompileError(
-            f"{where}: unknown setting(s) {', '.join(unknown)}",
+            f"{where}: unknown setting(s) {', '.join(unknown)}{guess}",
             hint=f"valid settings: {', '.join(sorted(known))}",
         )
 
@@ -215,11 +242,36 @@ class _Tables:
     schemas: dict[str, SchemaFileSettings] = field(default_factory=dict)
 
 
-def _file_layer(path: Path) -> tuple[dict[str, Any], _Tables]:
+RawTables = dict[str, dict[str, dict[str, Any]]]  # table key → name → checked values by field
+TABLE_SETTINGS = {
+    WORKFLOWS_KEY: WORKFLOW_SETTINGS,
+    RESOURCES_KEY: RESOURCE_SETTINGS,
+    SCHEMAS_KEY: SCHEMA_SETTINGS,
+}
+
+
+@dataclass(frozen=True)
+class _Config:
+    """A configuration file read and checked: its top-level table's settings and named tables,
+    and its package tables (by id, in the file's order), each with its own settings and tables."""
+
+    path: Path
+    where: str  # how messages name the top-level table: "pyproject.toml [tool.sfn-mcp]"
+    header: str  # how a package table is spelt: "tool.sfn-mcp.packages" or "packages"
+    layer: dict[str, Any]
+    tables: RawTables
+    packages: dict[str, tuple[dict[str, Any], RawTables]] | None  # None: no packages table
+
+    def package_where(self, package: str) -> str:
+        return f"{self.path} [{self.header}.{package}]"
+
+
+def _read_config(path: Path, text: str | None = None) -> _Config:
     """The ``[tool.sfn-mcp]`` table of a pyproject.toml, or the top level of any other file,
-    with every value checked: the package settings and the tables of per-workflow, per-resource
-    and per-schema ones."""
-    data = _read_toml(path)
+    with every value checked: the package settings, the tables of per-workflow, per-resource and
+    per-schema ones, and the package tables. ``text``: the file's content as given (a file at
+    a git revision), read from ``path`` otherwise."""
+    data = _read_toml(path) if text is None else _parse_toml(text, path)
     in_pyproject = path.name == "pyproject.toml" or "tool" in data or "project" in data
     table = data.get("tool", {}).get("sfn-mcp") if in_pyproject else data
     if table is None:
@@ -228,26 +280,67 @@ def _file_layer(path: Path) -> tuple[dict[str, Any], _Tables]:
             hint="add one, or pass a file whose top level holds the settings",
         )
     where = f"{path} {TABLE}" if in_pyproject else str(path)
-    _unknown(table, {*PACKAGE_SETTINGS, *TABLES}, where)
+    header = f"tool.sfn-mcp.{PACKAGES_KEY}" if in_pyproject else PACKAGES_KEY
+    layer, tables = _layer(table, where, path.parent, TABLES)
+    packages = None
+    if PACKAGES_KEY in table:
+        raw = table[PACKAGES_KEY]
+        if not isinstance(raw, dict) or not raw:
+            raise CompileError(
+                f"{where}: '{PACKAGES_KEY}' must be a table of package tables, one per package",
+                hint=f'add e.g. [{header}.payments] with prefix = "payments-" and '
+                'output = "generated", or remove it for one package',
+            )
+        packages = {}
+        for package, values in raw.items():
+            at = f"{path} [{header}.{package}]"
+            if not PACKAGE_ID.fullmatch(package):
+                raise CompileError(
+                    f"{at}: the package id {package!r} must be 1 to 64 letters, digits, '.', "
+                    "'_' or '-', starting with a letter or digit",
+                    hint="rename the table (the id is what --package takes and every message "
+                    "of the package names)",
+                )
+            if not isinstance(values, dict):
+                raise CompileError(f"{at} must be a table of settings")
+            packages[package] = _layer(values, at, path.parent, PACKAGE_TABLES)
+    return _Config(path, where, header, layer, tables, packages)
+
+
+def _layer(
+    table: Mapping[str, Any], where: str, base: Path, allowed: Sequence[str]
+) -> tuple[dict[str, Any], RawTables]:
+    _unknown(table, {*FILE_SETTINGS, *allowed}, where)
     layer = {
-        key: checked(PACKAGE_SETTINGS[key], value, where)
+        key: checked(FILE_SETTINGS[key], value, where)
         for key, value in table.items()
         if key not in TABLES
     }
-    _relative_paths(layer, path.parent)  # to the file, not to wherever the command runs
-    base = path.parent
-    tables = _Tables(
-        workflows={
-            name: WorkflowSettings(**values)
-            for name, values in _table(table, WORKFLOWS_KEY, WORKFLOW_SETTINGS, where, base).items()
-        },
-        resources={
-            name: ResourceSettings(**values)
-            for name, values in _table(table, RESOURCES_KEY, RESOURCE_SETTINGS, where, base).items()
-        },
-        schemas=_schemas(_table(table, SCHEMAS_KEY, SCHEMA_SETTINGS, where, base), where),
-    )
+    _relative_paths(layer, base)  # to the file, not to wherever the command runs
+    tables = {
+        key: _table(table, key, declared, where, base) for key, declared in TABLE_SETTINGS.items()
+    }
     return layer, tables
+
+
+def _tables(raw: RawTables, where: str) -> _Tables:
+    return _Tables(
+        workflows={name: WorkflowSettings(**values) for name, values in raw[WORKFLOWS_KEY].items()},
+        resources={name: ResourceSettings(**values) for name, values in raw[RESOURCES_KEY].items()},
+        schemas=_schemas(raw[SCHEMAS_KEY], where),
+    )
+
+
+def _merged(top: RawTables, package: RawTables) -> RawTables:
+    """A package's named tables over the top-level ones, setting by setting: a package's
+    ``[...workflows."m"] title`` changes the title alone, the rest of ``m``'s settings stay."""
+    return {
+        key: {
+            name: {**top[key].get(name, {}), **package[key].get(name, {})}
+            for name in sorted({*top[key], *package[key]})
+        }
+        for key in TABLE_SETTINGS
+    }
 
 
 def _relative_paths(layer: dict[str, Any], base: Path) -> None:
@@ -264,7 +357,7 @@ def _cli_layer(cli: Mapping[str, Any], cwd: Path) -> dict[str, Any]:
     layer = {
         key: checked(PACKAGE_SETTINGS[key], value, PACKAGE_SETTINGS[key].flag or key)
         for key, value in cli.items()
-        if value not in (None, (), [])
+        if value not in (None, (), []) and FILE_SETTINGS.get(key)
     }
     _relative_paths(layer, cwd)
     return layer
@@ -336,11 +429,15 @@ def _schemas(tables: dict[str, dict[str, Any]], where: str) -> dict[str, SchemaF
     return result
 
 
-def _package_name(name: str) -> str:
+def _package_name(name: str, package: str | None = None) -> str:
     if not name.isidentifier() or name != name.lower() or name.startswith("_"):
+        from_id = " (made from the package id)" if package and snake_case(package) == name else ""
         raise CompileError(
-            f"package name {name!r} must be a lowercase Python identifier not starting with _",
-            hint="pass --name like 'order_tools' (letters, digits and underscores)",
+            f"package name {name!r}{from_id} must be a lowercase Python identifier not starting "
+            "with _",
+            hint="pass --name like 'order_tools' (letters, digits and underscores)"
+            if package is None
+            else "set name = 'order_tools' in the package table (letters, digits and underscores)",
         )
     if name in sys.stdlib_module_names or name in SERVER_MODULES:
         raise CompileError(
@@ -360,14 +457,149 @@ def load_settings(
     search: bool = True,
 ) -> Settings:
     """Merge the three sources. ``cli`` holds the flags given, by setting key; ``search``: look
-    for the configuration file from ``cwd`` upwards when none is given."""
+    for the configuration file from ``cwd`` upwards when none is given. A configuration with
+    package tables must configure exactly one package here (``load_packages`` reads several)."""
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
     path = config_path or (find_config(cwd) if search else None)
-    file_layer, tables = _file_layer(path) if path else ({}, _Tables())
+    config = _read_config(path) if path else None
+    if config is not None and config.packages is not None:
+        if len(config.packages) != 1:
+            raise CompileError(
+                f"{config.where} configures {len(config.packages)} packages "
+                f"({', '.join(config.packages)}), and this command works on one",
+                hint="choose one with --package ID",
+            )
+        return _packages(config, cli, env, cwd, ())[0]
+    return _single(config, cli, env, cwd)
+
+
+def load_packages(
+    cli: Mapping[str, Any],
+    *,
+    config_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    search: bool = True,
+    only: Sequence[str] = (),
+    text: str | None = None,
+) -> list[Settings]:
+    """The settings of every package the configuration holds (its
+    ``[tool.sfn-mcp.packages.<id>]`` tables, in the file's order), or of the ``only`` ones;
+    without package tables, the one package of ``load_settings``. ``text``: the configuration
+    file's content at ``config_path`` (a git revision of it) instead of the file."""
+    env = os.environ if env is None else env
+    cwd = cwd or Path.cwd()
+    path = config_path or (find_config(cwd) if search else None)
+    config = _read_config(path, text) if path else None
+    if config is None or config.packages is None:
+        if only:
+            where = config.where if config else "no configuration file was found, so it"
+            raise CompileError(
+                f"--package {only[0]}: {where} has no [{PACKAGES_KEY}] tables",
+                hint="leave out --package (the configuration is one package), or configure "
+                "several: [tool.sfn-mcp.packages.<id>] tables",
+            )
+        return [_single(config, cli, env, cwd)]
+    return _packages(config, cli, env, cwd, only)
+
+
+def _single(
+    config: _Config | None, cli: Mapping[str, Any], env: Mapping[str, str], cwd: Path
+) -> Settings:
+    if config is None:
+        return _resolve(cli, [], _Tables(), None, env, cwd)
+    tables = _tables(config.tables, config.where)
+    return _resolve(cli, [(str(config.path), config.layer)], tables, config.path, env, cwd)
+
+
+def _packages(
+    config: _Config,
+    cli: Mapping[str, Any],
+    env: Mapping[str, str],
+    cwd: Path,
+    only: Sequence[str],
+) -> list[Settings]:
+    assert config.packages is not None
+    ids = list(config.packages)
+    for package in only:
+        if package not in config.packages:
+            near = difflib.get_close_matches(package, ids, n=1)
+            raise CompileError(
+                f"--package {package}: {config.where} has no package {package!r}"
+                + (f" (did you mean {near[0]!r}?)" if near else ""),
+                hint=f"the packages are {', '.join(ids)} ([{config.header}.<id>] tables)",
+            )
+    chosen = [package for package in ids if package in only] if only else ids
+    given = sorted(
+        PACKAGE_SETTINGS[key].flag or key
+        for key, value in cli.items()
+        if key not in RUN_WIDE_FLAGS and value not in (None, (), [])
+    )
+    if given and len(chosen) > 1:
+        raise CompileError(
+            f"{', '.join(given)} would apply to each of the {len(chosen)} packages "
+            f"({', '.join(chosen)}) that {config.where} configures",
+            hint="choose the package they are for with --package ID, or set them in its "
+            f"[{config.header}.<id>] table",
+        )
+    resolved = []
+    for package in ids:
+        layer, raw = config.packages[package]
+        where = config.package_where(package)
+        try:
+            settings = _resolve(
+                cli if package in chosen else {},
+                [(where, layer), (str(config.path), config.layer)],
+                _tables(_merged(config.tables, raw), where),
+                config.path,
+                env,
+                cwd,
+                package=package,
+            )
+        except CompileError as exc:
+            raise _located(exc, where) from exc
+        shared = frozenset(config.tables[WORKFLOWS_KEY]) - set(raw[WORKFLOWS_KEY])
+        resolved.append(replace(settings, shared_workflows=shared))
+    named: dict[str, Settings] = {}
+    for settings in resolved:
+        other = named.setdefault(settings.name, settings)
+        if other is not settings:
+            assert other.package and settings.package
+            first, second = (config.package_where(p) for p in (other.package, settings.package))
+            raise CompileError(
+                f"{first} and {second} both make the package {settings.name!r} "
+                f"({other.folder} and {settings.folder}): one would overwrite the other, or "
+                "shadow it where both are installed",
+                hint='give each its own name = "..." (the default is the package id in snake_case)',
+            )
+    return [settings for settings in resolved if settings.package in chosen]
+
+
+def _located(exc: CompileError, where: str) -> CompileError:
+    """The error, each problem prefixed with the package table it is about."""
+    problems = [
+        d if d.message.startswith(where) else replace(d, message=f"{where}: {d.message}")
+        for d in exc.diagnostics
+    ]
+    return CompileError(problems, hint=exc.hint, context=exc.context)
+
+
+def _resolve(
+    cli: Mapping[str, Any],
+    files: Sequence[tuple[str, dict[str, Any]]],
+    tables: _Tables,
+    path: Path | None,
+    env: Mapping[str, str],
+    cwd: Path,
+    *,
+    package: str | None = None,
+) -> Settings:
+    """The settings of one package: the flags over the file's layers (a package table, then the
+    top-level table), over the anchor's variables when there is no file."""
     layers = [
         ("command line", _cli_layer(cli, cwd)),
-        (str(path) if path else "configuration file", file_layer),
+        *(files or [("configuration file", {})]),
         ("environment", {} if path else _env_layer(env)),
     ]
 
@@ -427,7 +659,9 @@ def load_settings(
         tag=tag,
         schema_tag_key=pick("schema-tag-key"),
         output_schema_tag_key=pick("output-schema-tag-key"),
-        name=_package_name(str(pick("name") or snake_case(prefix) or "sfn_tools")),
+        name=_package_name(
+            str(pick("name") or snake_case(package or prefix) or "sfn_tools"), package
+        ),
         output=Path(pick("output") or cwd),
         region=pick("region") or env.get("AWS_REGION") or None,
         profile=pick("profile"),
@@ -449,4 +683,5 @@ def load_settings(
         schemas=tables.schemas,
         config_file=path,
         notes=notes,
+        package=package,
     )
