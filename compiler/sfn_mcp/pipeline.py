@@ -11,7 +11,8 @@ and ``surface.json``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import botocore.exceptions
@@ -28,7 +29,8 @@ from sfn_mcp.diagnostics import (
     quiet_count,
 )
 from sfn_mcp.read.aws import describe_error, error_hint, fatal_environment_error
-from sfn_mcp.read.repository import read_repository, shown
+from sfn_mcp.read.repository import Documents, read_repository, shown
+from sfn_mcp.read.select import LISTING
 from sfn_mcp.render.policy import POLICY_FILE, policy_file
 from sfn_mcp.settings import Settings
 
@@ -40,22 +42,83 @@ class Compiled:
     diagnostics: list[Diagnostic]  # the run's warnings and notes (errors raise CompileError)
 
 
+@dataclass
+class SharedReads:
+    """What the packages of one run share, so that each place is read once: one session per
+    (profile, region) of the account (its listing, descriptions, tags and schemas made once,
+    ``read.Aws(shared=True)``; the endpoint follows from the profile and the environment), and
+    the templates parsed so far. Each package still selects, and is diagnosed, on its own."""
+
+    documents: Documents = field(default_factory=dict)
+    sessions: dict[tuple[str | None, str | None], read.Aws] = field(default_factory=dict)
+
+    def aws(self, settings: Settings) -> read.Aws:
+        key = (settings.profile, settings.region)
+        if key not in self.sessions:
+            self.sessions[key] = read.Aws(settings, shared=True)
+        return self.sessions[key]
+
+
+def named(progress: Progress, settings: Settings) -> Progress:
+    """Progress lines that name the package, when the configuration holds several."""
+    if settings.package is None:
+        return progress
+    package = settings.package
+    return lambda message: progress(f"[{package}] {message}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One package of a run of several: what it compiled to, or the error that stopped it."""
+
+    settings: Settings
+    compiled: Compiled | None = None
+    error: CompileError | None = None
+
+
+def compile_packages(
+    packages: Sequence[Settings],
+    *,
+    progress: Progress = quiet,
+    count: Counter = quiet_count,
+    shared: SharedReads | None = None,
+) -> list[Outcome]:
+    """Compile each package in memory, in order, reading each account/region and each template
+    once for all of them (``SharedReads``). A package that fails does not stop the others."""
+    shared = shared if shared is not None else SharedReads()
+    outcomes = []
+    for settings in packages:
+        try:
+            compiled = compile_package(settings, progress=progress, count=count, shared=shared)
+        except CompileError as exc:
+            outcomes.append(Outcome(settings, error=exc))
+        else:
+            outcomes.append(Outcome(settings, compiled=compiled))
+    return outcomes
+
+
 def compile_package(
     settings: Settings,
     aws: read.Aws | None = None,
     *,
     progress: Progress = quiet,
     count: Counter = quiet_count,
+    shared: SharedReads | None = None,
 ) -> Compiled:
     """Read the source (the account, or the repository's files), then compile in memory. Every
     problem of the run is collected; errors (and, with ``strict``, warnings) raise one
-    CompileError that names them all."""
+    CompileError that names them all. ``shared``: what this run has read already (and
+    reads here), for the packages of one configuration."""
     started = time.monotonic()
+    progress = named(progress, settings)
     diagnostics = Diagnostics()
     if settings.source == "account":
+        if aws is None and shared is not None:
+            aws = shared.aws(settings)
         machines = read_account(settings, diagnostics, aws, progress=progress, count=count)
     else:
-        machines = read_repository(settings, diagnostics, progress=progress)
+        documents = shared.documents if shared is not None else None
+        machines = read_repository(settings, diagnostics, progress=progress, documents=documents)
         if not machines:
             diagnostics.raise_errors()  # machines that could not be read are not "no match"
             where = (
@@ -105,7 +168,10 @@ def _read(
 ) -> list[read.MachineSource]:
     endpoint = aws.client("stepfunctions").meta.endpoint_url
     where = aws.region if ".amazonaws.com" in endpoint else f"{aws.region} at {endpoint}"
-    progress(f"Listing state machines in {where} ...")
+    if aws.made(LISTING):
+        progress(f"Using the listing of {where} read for an earlier package")
+    else:
+        progress(f"Listing state machines in {where} ...")
     selected = read.select(aws, settings, diagnostics, count=count)
     if not selected:
         diagnostics.raise_errors()  # machines that could not be read are not "no match"
@@ -133,6 +199,14 @@ def compile_records(
     diagnostics = diagnostics if diagnostics is not None else Diagnostics()
     store = open_cache(settings.config_file) if cache is True else (cache or None)
     with using(store):
+        if settings.shared_workflows:  # the top-level table's, for the packages that select
+            selected = {m.name for m in machines}
+            workflows = {
+                name: w
+                for name, w in settings.workflows.items()
+                if name in selected or name not in settings.shared_workflows
+            }
+            settings = replace(settings, workflows=workflows)
         machines = infer.apply_inference(settings, machines, diagnostics)
         generated = models.generate_models(
             machines, diagnostics, store, profile=settings.client_profile

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -26,10 +27,25 @@ CREDENTIALS_HINT = (
 )
 
 
-class Aws:
-    """One boto3 session and its clients, configured with botocore's adaptive retries."""
+# The calls a run of several packages makes once for all of them (same arguments, same answer).
+READ_ONCE = frozenset(
+    {
+        "describe_state_machine",
+        "describe_state_machine_alias",
+        "list_tags_for_resource",
+        "describe_schema",
+    }
+)
 
-    def __init__(self, settings: Settings) -> None:
+
+class Aws:
+    """One boto3 session and its clients, configured with botocore's adaptive retries.
+
+    ``shared``: the packages of one run that read from this account and region share it, and
+    each read (the listing, and every call in ``READ_ONCE`` with the same arguments) is made
+    once: a later package gets the first one's answer, or its error, again."""
+
+    def __init__(self, settings: Settings, *, shared: bool = False) -> None:
         try:
             self.session = boto3.session.Session(
                 profile_name=settings.profile, region_name=settings.region
@@ -50,6 +66,33 @@ class Aws:
         )
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self._memo: dict[Hashable, tuple[bool, Any]] | None = {} if shared else None
+
+    def once(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, made once per shared session (every time otherwise); its error, too."""
+        if self._memo is None:
+            return compute()
+        with self._lock:
+            known = self._memo.get(key)
+        if known is None:
+            try:
+                known = (True, compute())
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                known = (False, exc)
+            except CompileError as exc:
+                known = (False, exc)
+            with self._lock:
+                known = self._memo.setdefault(key, known)
+        ok, value = known
+        if not ok:
+            raise value
+        answer: T = copy.deepcopy(value)  # callers own what they get
+        return answer
+
+    def made(self, key: Hashable) -> bool:
+        """Whether ``once(key, ...)`` has an answer already (shared sessions only)."""
+        with self._lock:
+            return self._memo is not None and key in self._memo
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A cached client: creating one is not thread-safe (shared session), using one is."""
@@ -57,8 +100,30 @@ class Aws:
         with self._lock:
             if key not in self._clients:
                 make: Any = self.session.client
-                self._clients[key] = make(service, region_name=key[1], config=self._config)
+                client = make(service, region_name=key[1], config=self._config)
+                self._clients[key] = client if self._memo is None else _ReadOnce(self, client)
             return self._clients[key]
+
+
+class _ReadOnce:
+    """A client whose ``READ_ONCE`` calls go through ``Aws.once``; everything else is the
+    client's own."""
+
+    def __init__(self, aws: Aws, client: Any) -> None:
+        self._aws = aws
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name not in READ_ONCE:
+            return attribute
+        where = (self._client.meta.service_model.service_name, self._client.meta.region_name)
+
+        def call(**kwargs: Any) -> Any:
+            key = (*where, name, repr(sorted(kwargs.items())))
+            return self._aws.once(key, lambda: attribute(**kwargs))
+
+        return call
 
 
 def _check_region(session: boto3.session.Session, region: str) -> None:

@@ -17,7 +17,15 @@ ENDPOINT_HINT = "check the endpoint the compiler talks to (AWS_ENDPOINT_URL*) an
 PAGE_SIZE = 100  # always sent: some endpoints return everything in one page without it
 
 
+LISTING = "ListStateMachines"  # the key of the listing in a shared session (Aws.once)
+
+
 def list_state_machines(aws: Aws) -> list[Candidate]:
+    """Every state machine of the region, every page (once per shared session)."""
+    return aws.once(LISTING, lambda: _list(aws))
+
+
+def _list(aws: Aws) -> list[Candidate]:
     paginator = aws.client("stepfunctions").get_paginator("list_state_machines")
     machines = []
     for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}):

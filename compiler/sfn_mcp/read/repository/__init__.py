@@ -19,9 +19,11 @@ text, so that a compile from the files equals one from the account they were dep
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sfn_mcp.diagnostics import CompileError, Diagnostics, Progress, quiet
@@ -43,11 +45,20 @@ from sfn_mcp.settings import ResourceSettings, Settings, WorkflowSettings
 __all__ = ["definition_text", "read_repository", "shown"]
 
 
+Documents = dict[Path, dict[str, Any] | CompileError]  # templates read in this run, by path
+
+
 def read_repository(
-    settings: Settings, diagnostics: Diagnostics, *, progress: Progress = quiet
+    settings: Settings,
+    diagnostics: Diagnostics,
+    *,
+    progress: Progress = quiet,
+    documents: Documents | None = None,
 ) -> list[MachineSource]:
     """The selected machines of the repository, as the account reader would give them once the
-    files are deployed. Problems go into ``diagnostics``; an unreadable file raises."""
+    files are deployed. Problems go into ``diagnostics``; an unreadable file raises.
+    ``documents``: the templates the run has read already (the packages of one run read each
+    template once), filled with those read here."""
     files: list[Template] = []
     if settings.source == "cloudformation":
         if not settings.templates:
@@ -76,8 +87,13 @@ def read_repository(
             )
     elif settings.source == "cloudformation":
         found = []
-        progress(f"Reading {len(files)} template(s) ...")
-        loaded = [(t, load_template(t.path, shown(t.path, settings))) for t in files]
+        known = documents if documents is not None else {}
+        fresh = [t for t in files if t.path not in known]
+        if fresh or documents is None:
+            progress(f"Reading {len(files)} template(s) ...")
+        else:
+            progress(f"Using the {len(files)} template(s) read for an earlier package")
+        loaded = [(t, _document(t.path, shown(t.path, settings), known)) for t in files]
         _check_parameter_keys(settings, [doc for _, doc in loaded], diagnostics)
         scoped = _scoped_resources(settings, loaded, diagnostics)
         for (template, document), overrides in zip(loaded, scoped, strict=True):
@@ -97,6 +113,19 @@ def read_repository(
     if missing:
         return []
     return _compile(settings, _unique(found, diagnostics), schemas, diagnostics)
+
+
+def _document(path: Path, label: str, known: Documents) -> dict[str, Any]:
+    """A template's document, parsed once per run (a copy: readers may change theirs)."""
+    if path not in known:
+        try:
+            known[path] = load_template(path, label)
+        except CompileError as exc:
+            known[path] = exc
+    document = known[path]
+    if isinstance(document, CompileError):
+        raise document
+    return copy.deepcopy(document)
 
 
 def _resources_of(document: Mapping[str, Any]) -> Mapping[str, Any]:
