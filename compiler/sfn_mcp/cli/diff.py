@@ -10,16 +10,28 @@ instead (no surfaces).
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from sfn_mcp.cli import report
+from sfn_mcp.diagnostics import CompileError
 from sfn_mcp.review.compare import compare
-from sfn_mcp.review.load import default_manifest, display_path, load_surface, load_working_tree
+from sfn_mcp.review.load import (
+    PackagePair,
+    default_manifest,
+    display_path,
+    load_surface,
+    load_working_tree,
+    package_pairs,
+)
 from sfn_mcp.review.render import RENDERERS, summary_line
+from sfn_mcp.review.render.check import DIFF_MARKER
 from sfn_mcp.review.rules import RULE_RENDERERS
+from sfn_mcp.review.surface import Change
 
 DIFF_EXAMPLE = """
 \b
@@ -34,6 +46,8 @@ Examples:
   sfn-mcp diff old/surface.json generated/ai_workflows
   # the rules every change is classified by
   sfn-mcp diff --list-rules --format markdown
+  # with [tool.sfn-mcp.packages.<id>] tables: one section per package, or only some
+  sfn-mcp diff main --package payments
 """
 
 
@@ -69,6 +83,14 @@ Examples:
     "(default: <output>/<name>/surface.json from the settings).",
 )
 @click.option(
+    "--package",
+    "packages",
+    multiple=True,
+    metavar="ID",
+    help="With [tool.sfn-mcp.packages.<id>] tables: only this package (repeat for several; "
+    "default every package, each in a section of its own).",
+)
+@click.option(
     "--list-rules",
     is_flag=True,
     help="Print the rules every change is classified by (in --format) instead of comparing; "
@@ -83,6 +105,7 @@ def diff(
     fail_on: str,
     config_path: Path | None,
     manifest: Path | None,
+    packages: tuple[str, ...],
     list_rules: bool,
 ) -> None:
     """Compare the tool surfaces OLD and NEW and classify each change as breaking or not.
@@ -101,6 +124,22 @@ def diff(
         param = next(p for p in ctx.command.params if p.name == "old")
         raise click.MissingParameter(ctx=ctx, param=param)
     with report.reported(exit_code=2):
+        pairs = None
+        revisions = not any(os.path.lexists(spec) for spec in (old, new) if spec is not None)
+        if manifest is None and revisions:
+            pairs = package_pairs(old, new, config_path=config_path, only=packages)
+        if pairs is not None:
+            text, changes = _sections(pairs, output_format)
+        elif packages:
+            raise CompileError(
+                "--package selects among [tool.sfn-mcp.packages.<id>] tables, compared at git "
+                "revisions",
+                hint="leave it out for one manifest, files or folders (or --manifest)",
+            )
+    if pairs is not None:
+        _finish(text, changes, fail_on)
+        return
+    with report.reported(exit_code=2):
         manifest_path = manifest or default_manifest(config_path)
         old_surface = load_surface(old, manifest_path=manifest_path)
         if new is None:
@@ -109,9 +148,50 @@ def diff(
             new_surface = load_surface(new, manifest_path=manifest_path)
         changes = compare(old_surface, new_surface)
         text = RENDERERS[output_format](changes, old=old_surface, new=new_surface)
+    _finish(text, changes, fail_on)
+
+
+def _finish(text: str, changes: list[Change], fail_on: str) -> None:
     click.echo(text, nl=False)
     breaking = sum(change.breaking for change in changes)
     if (fail_on == "breaking" and breaking) or (fail_on == "any" and changes):
         what = f"{breaking} breaking change(s)" if fail_on == "breaking" else summary_line(changes)
         click.echo(f"error: {what} (--fail-on {fail_on})", err=True)
         sys.exit(1)
+
+
+STATUS = {
+    "added": "added (not configured at the old revision)",
+    "removed": "removed (no longer configured)",
+    "both": "",
+}
+
+
+def _sections(pairs: list[PackagePair], output_format: str) -> tuple[str, list[Change]]:
+    """One section per package, in the format asked; JSON is one document listing them."""
+    every: list[Change] = []
+    parts = []
+    documents = []
+    for pair in pairs:
+        changes = compare(pair.old, pair.new)
+        every += changes
+        rendered = RENDERERS[output_format](changes, old=pair.old, new=pair.new)
+        status = STATUS[pair.status]
+        if output_format == "json":
+            documents.append(
+                {"package": pair.package, "status": pair.status, **json.loads(rendered)}
+            )
+        elif output_format == "markdown":
+            title = f"## Package `{pair.package}`" + (f": {status}" if status else "")
+            parts.append(f"{title}\n\n{rendered.removeprefix(DIFF_MARKER)}")
+        else:
+            title = f"== package {pair.package}" + (f": {status}" if status else "") + " =="
+            parts.append(f"{title}\n{rendered}")
+    if output_format == "json":
+        whole = {
+            "breaking": any(change.breaking for change in every),
+            "packages": documents,
+        }
+        return json.dumps(whole, indent=2, ensure_ascii=False) + "\n", every
+    head = DIFF_MARKER if output_format == "markdown" else ""
+    return head + "\n".join(parts), every

@@ -10,7 +10,7 @@ import click
 
 from sfn_mcp.cli import report
 from sfn_mcp.diagnostics import CompileError, Diagnostic
-from sfn_mcp.settings import Settings, load_settings
+from sfn_mcp.settings import Settings, load_packages, load_settings
 from sfn_mcp.settings.declared import PACKAGE_SETTINGS, SWITCH, Setting
 
 CONFIG_OPTION = click.option(
@@ -46,7 +46,7 @@ def given_settings(options: dict[str, Any]) -> dict[str, Any]:
     given = {}
     for setting in PACKAGE_SETTINGS.values():
         value = options.get(setting.field)
-        if setting.flag and value not in (None, ()):
+        if setting.flag and setting.in_file and value not in (None, ()):
             given[setting.key] = list(value) if setting.multiple else value
     tags = given.pop("tag", [])
     if len(tags) > 1:
@@ -73,3 +73,22 @@ def settings_from(options: dict[str, Any], *, ignore_file: bool = False) -> Sett
     )
     report.diagnostics(Diagnostic("note", note) for note in settings.notes)
     return settings
+
+
+def packages_from(options: dict[str, Any], *, ignore_file: bool = False) -> list[Settings]:
+    """The settings of every package the run covers: the configuration's package tables (or
+    the ``--package`` ones), or its one package, with the flags over them; notes said once."""
+    packages = load_packages(
+        given_settings(options),
+        config_path=options.get("config_path"),
+        search=not ignore_file,
+        only=tuple(dict.fromkeys(options.get("package") or ())),
+    )
+    notes = dict.fromkeys(note for settings in packages for note in settings.notes)
+    report.diagnostics(Diagnostic("note", note) for note in notes)
+    return packages
+
+
+def several(packages: list[Settings]) -> bool:
+    """Whether the run is one of package tables (their output names each package)."""
+    return any(settings.package is not None for settings in packages)

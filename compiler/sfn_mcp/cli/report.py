@@ -25,10 +25,24 @@ def count(label: str, done: int, total: int) -> None:
         click.echo(f"\r  {label} {done}/{total}", nl=done == total, err=True)
 
 
-def diagnostics(items: Iterable[Diagnostic]) -> None:
-    """Warnings and notes of a run, each once, in the order found."""
+def diagnostics(items: Iterable[Diagnostic], package: str | None = None) -> None:
+    """Warnings and notes of a run, each once, in the order found; with ``package``, each line
+    starts with the package's id."""
     for item in items:
-        click.echo(item.render(), err=True)
+        click.echo(prefixed(item.render(), package), err=True)
+
+
+def prefixed(text: str, package: str | None) -> str:
+    """Every line of ``text`` starting ``[package] `` (unchanged without a package)."""
+    if package is None:
+        return text
+    return "\n".join(f"[{package}] {line}" if line else line for line in text.split("\n"))
+
+
+def failure(exc: CompileError, package: str | None) -> None:
+    """A CompileError of one package of several, printed as ``reported`` would, named."""
+    diagnostics(exc.context, package)
+    click.echo(prefixed(exc.render(), package), err=True)
 
 
 @contextlib.contextmanager

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from sfn_mcp import read
 from sfn_mcp.diagnostics import CompileError, Counter, Diagnostics, Progress, quiet, quiet_count
-from sfn_mcp.pipeline import compile_package, read_account
+from sfn_mcp.pipeline import SharedReads, compile_package, named, read_account
 from sfn_mcp.read.select import list_state_machines
 from sfn_mcp.render import runtime_files
 from sfn_mcp.review.compare import compare
@@ -99,6 +99,16 @@ class CheckResult:
     files: list[FileDifference] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     hint: str | None = None
+    package: str | None = None  # the id of its [tool.sfn-mcp.packages.<id>] table
+
+    def of_package(self, package: str | None) -> CheckResult:
+        """The result of one package of several: its headline (the report's first line, which
+        every format shows) names the package."""
+        if package is None:
+            return self
+        headline = f"package {package}: {self.headline}"
+        report = self.report.removeprefix(self.headline)
+        return replace(self, package=package, headline=headline, report=headline + report)
 
 
 def _differing(committed: dict[str, bytes], fresh: dict[str, bytes]) -> list[FileDifference]:
@@ -129,12 +139,16 @@ SOURCE_LABEL = {
 
 
 def check_source(
-    settings: Settings, *, progress: Progress = quiet, count: Counter = quiet_count
+    settings: Settings,
+    *,
+    progress: Progress = quiet,
+    count: Counter = quiet_count,
+    shared: SharedReads | None = None,
 ) -> CheckResult:
     """Compile from the configured source (the account, or the repository's files) in memory
-    and compare with the committed package."""
+    and compare with the committed package. ``shared``: what the run's other packages read."""
     target = settings.output / settings.name
-    compiled = compile_package(settings, progress=progress, count=count)
+    compiled = compile_package(settings, progress=progress, count=count, shared=shared)
     committed = read_tree(target) if target.is_dir() else {}
     versioned = versioned_files(compiled, target)
     fresh = {path: text.encode() for path, text in versioned.items()}
@@ -308,11 +322,17 @@ def _drift(tool: Mapping[str, Any], machine: read.MachineSource) -> list[str]:
 
 
 def check_deployed(
-    settings: Settings, *, progress: Progress = quiet, count: Counter = quiet_count
+    settings: Settings,
+    *,
+    progress: Progress = quiet,
+    count: Counter = quiet_count,
+    shared: SharedReads | None = None,
 ) -> CheckResult:
     """The committed package against what is deployed: for each workflow tool, its machine's
     type, the definition its target runs (by hash) and its schemas' ARN and version, read from
-    the account whatever the configured source."""
+    the account whatever the configured source. ``shared``: the sessions of the run's other
+    packages (each account/region listed once)."""
+    progress = named(progress, settings)
     target = settings.output / settings.name
     recorded = _committed_surface(target, "--against-account")
     tools = {
@@ -337,7 +357,7 @@ def check_deployed(
             for m, target in targets.items()
         },
     )
-    aws = read.Aws(account)
+    aws = shared.aws(account) if shared is not None else read.Aws(account)
     progress(f"Reading the {len(tools)} reviewed workflow(s) from {aws.region} ...")
     listed = {c.name for c in list_state_machines(aws)}
     present = tuple(sorted(m for m in by_machine if m in listed))

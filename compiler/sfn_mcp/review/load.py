@@ -14,6 +14,11 @@ Where a surface comes from (``load_surface(spec, manifest_path=...)``):
 
 ``load_working_tree`` reads the manifest of the checkout (NEW when the command gets only OLD) and
 ``default_manifest`` says where it is from the settings.
+
+With ``[tool.sfn-mcp.packages.<id>]`` tables, ``package_pairs`` gives one pair of surfaces per
+package: its manifest at the revision (where the configuration at that revision put it) and in
+the working tree (or at a second revision); a package configured on one side only is compared
+with a surface without tools, and said to be added or removed.
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ import json
 import os
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from sfn_mcp.diagnostics import CompileError
 from sfn_mcp.review.surface import Surface, parse_surface
-from sfn_mcp.settings import load_settings
+from sfn_mcp.settings import Settings, find_config, load_packages, load_settings
 from sfn_mcp.surface import MANIFEST
 
 MANIFEST_NAME: Final = MANIFEST
@@ -170,3 +176,72 @@ def display_path(path: Path) -> Path:
         return path.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
         return path
+
+
+@dataclass(frozen=True)
+class PackagePair:
+    """One package's surfaces to compare; ``status``: "added" (not configured at OLD), "removed"
+    (no longer configured) or "both"."""
+
+    package: str
+    old: Surface
+    new: Surface
+    status: str
+
+
+def _configured(config: Path | None, only: Sequence[str]) -> list[Settings] | None:
+    packages = load_packages({}, config_path=config, only=only)
+    return packages if any(p.package for p in packages) else None
+
+
+def _at_revision(rev: str, config: Path, fallback: list[Settings]) -> list[Settings]:
+    """The packages the configuration file configured at ``rev`` (the current ones, with a note
+    in their labels, when it cannot be read there)."""
+    shown = _git(["show", f"{rev}:./{config.name}"], config.parent)
+    if shown.returncode != 0:
+        return fallback
+    try:
+        return load_packages({}, config_path=config, text=shown.stdout.decode("utf-8", "replace"))
+    except CompileError:
+        return fallback
+
+
+def package_pairs(
+    old: str, new: str | None, *, config_path: Path | None, only: Sequence[str] = ()
+) -> list[PackagePair] | None:
+    """Per configured package, its surface at revision ``old`` and in the working tree (or at
+    revision ``new``); None when the configuration has no package tables (the one-manifest
+    form applies)."""
+    config = config_path or find_config(Path.cwd())
+    now = _configured(config, only) if config else None
+    if now is None or config is None:
+        return None
+    config = config.resolve()
+    before = [p for p in _at_revision(old, config, now) if not only or p.package in only]
+    after = now if new is None else _at_revision(new, config, now)
+    after = [p for p in after if not only or p.package in only]
+    folders = {p.folder: str(p.package) for p in after}
+    # a configuration of one package at OLD: the package now written where it was, or its name
+    olds = {str(p.package or folders.get(p.folder, p.name)): p for p in before}
+    news = {str(p.package): p for p in after}
+    pairs = []
+    for package in [*news, *(p for p in olds if p not in news)]:
+        was, now_is = olds.get(package), news.get(package)
+        if was is None:
+            label = f"{old}: package {package} (not configured)"
+            note = f"package {package} is not configured at {old}: every tool is added"
+            old_surface = Surface(label=label, notes=(note,), exists=False)
+        else:
+            old_surface = load_surface(old, manifest_path=was.folder / MANIFEST_NAME)
+        if now_is is None:
+            where = new or "the working tree"
+            label = f"{where}: package {package} (not configured)"
+            note = f"package {package} is no longer configured in {where}: every tool is removed"
+            new_surface = Surface(label=label, notes=(note,), exists=False)
+        elif new is None:
+            new_surface = load_working_tree(display_path(now_is.folder / MANIFEST_NAME))
+        else:
+            new_surface = load_surface(new, manifest_path=now_is.folder / MANIFEST_NAME)
+        status = "added" if was is None else "removed" if now_is is None else "both"
+        pairs.append(PackagePair(package, old_surface, new_surface, status))
+    return pairs
