@@ -452,17 +452,19 @@ class LocalAws:
                 pids[service.name] = proc.pid
                 chosen[service.name] = port
                 (state / "ports.json").write_text(json.dumps({**ports, **chosen}, indent=2) + "\n")
+            (state / "ports.json").write_text(json.dumps(chosen, indent=2) + "\n")
+            stack = cls(state, chosen[MINISTACK.name], chosen[SCHEMA_REGISTRY.name], pids, procs)
+            stack.write_env_file()
+            if seed:
+                stack.seed(examples_dir, log=log)
         except BaseException:
+            # what this call launched stops with it (a failed seed left both running before);
+            # servers it found running were started by someone else and stay
             for service in SERVICES:
                 if service.name in procs:
                     _stop_service(state, service)
                     procs[service.name].wait()
             raise
-        (state / "ports.json").write_text(json.dumps(chosen, indent=2) + "\n")
-        stack = cls(state, chosen[MINISTACK.name], chosen[SCHEMA_REGISTRY.name], pids, procs)
-        stack.write_env_file()
-        if seed:
-            stack.seed(examples_dir, log=log)
         return stack
 
     @classmethod

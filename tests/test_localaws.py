@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import localaws.stack as stack_module
-from localaws.seed import EXAMPLES_DIR
+from localaws.seed import EXAMPLES_DIR, SeedError
 from localaws.stack import (
     MINISTACK,
     REPO_ROOT,
@@ -181,6 +181,18 @@ def test_reseed_applies_a_changed_example(own_stack: LocalAws, tmp_path: Path) -
 
 
 # --- stacks of their own -----------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_a_failed_seed_stops_the_servers_that_start_launched(tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    shutil.copytree(EXAMPLES_DIR, examples)
+    (examples / "template.yaml").write_text("Resources: [not, a, mapping\n")
+    state = tmp_path / "state"
+    with pytest.raises(SeedError):  # the seed's error reaches the caller
+        LocalAws.start(state, sfn_port=0, schemas_port=0, examples_dir=examples, log=quiet)
+    assert not list(state.glob("*.pid"))  # both servers were stopped, their pid files gone
+    assert stop(state, log=quiet) == []  # nothing of ours left to stop
 
 
 @pytest.mark.integration
