@@ -32,6 +32,7 @@ from sfn_mcp.review.render import RENDERERS, summary_line
 from sfn_mcp.review.render.check import DIFF_MARKER
 from sfn_mcp.review.rules import RULE_RENDERERS
 from sfn_mcp.review.surface import Change
+from sfn_mcp.surface import MANIFEST
 
 DIFF_EXAMPLE = """
 \b
@@ -140,7 +141,9 @@ def diff(
         _finish(text, changes, fail_on)
         return
     with report.reported(exit_code=2):
-        manifest_path = manifest or default_manifest(config_path)
+        paths = new is not None and all(os.path.lexists(spec) for spec in (old, new))
+        # two paths need no manifest location (nor settings, which may hold several packages)
+        manifest_path = manifest or (Path(MANIFEST) if paths else default_manifest(config_path))
         old_surface = load_surface(old, manifest_path=manifest_path)
         if new is None:
             new_surface = load_working_tree(display_path(manifest_path))

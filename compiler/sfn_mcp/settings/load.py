@@ -228,6 +228,8 @@ def _unknown(table: Mapping[str, Any], known: Iterable[str], where: str) -> None
             for key in unknown
             if (near := difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75))
         ]
+        if len(unknown) == 1 and guesses:
+            guesses = [guesses[0].split(" → ")[1]]
         guess = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
         raise CompileError(
             f"{where}: unknown setting(s) {', '.join(unknown)}{guess}",
@@ -495,8 +497,9 @@ def load_packages(
     if config is None or config.packages is None:
         if only:
             where = config.where if config else "no configuration file was found, so it"
+            header = config.header if config else f"tool.sfn-mcp.{PACKAGES_KEY}"
             raise CompileError(
-                f"--package {only[0]}: {where} has no [{PACKAGES_KEY}] tables",
+                f"--package {only[0]}: {where} has no [{header}.<id>] tables",
                 hint="leave out --package (the configuration is one package), or configure "
                 "several: [tool.sfn-mcp.packages.<id>] tables",
             )
@@ -568,9 +571,13 @@ def _packages(
             assert other.package and settings.package
             first, second = (config.package_where(p) for p in (other.package, settings.package))
             raise CompileError(
-                f"{first} and {second} both make the package {settings.name!r} "
-                f"({other.folder} and {settings.folder}): one would overwrite the other, or "
-                "shadow it where both are installed",
+                f"{first} and {second} both make the package {settings.name!r} ("
+                + (
+                    f"{other.folder}"
+                    if other.folder == settings.folder
+                    else f"{other.folder} and {settings.folder}"
+                )
+                + "): one would overwrite the other, or shadow it where both are installed",
                 hint='give each its own name = "..." (the default is the package id in snake_case)',
             )
     return [settings for settings in resolved if settings.package in chosen]
@@ -631,10 +638,11 @@ def _resolve(
         notes += (f"ignoring {', '.join(ignored)}: {path} configures sfn-mcp",)
     source = pick("source")
     templates = pick("templates") or ()
+    table = f"[tool.sfn-mcp] or [tool.sfn-mcp.{PACKAGES_KEY}.{package}]" if package else TABLE
     if source == "cloudformation" and not templates:
         raise CompileError(
             "source = cloudformation needs the templates to read",
-            hint='set templates = ["template.yaml"] in [tool.sfn-mcp] (files or folders such as '
+            hint=f'set templates = ["template.yaml"] in {table} (files or folders such as '
             "cdk.out), or pass --template PATH",
         )
     if source == "files" and not any(w.definition_file for w in tables.workflows.values()):
