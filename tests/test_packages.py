@@ -376,18 +376,30 @@ prefix = "ai-workflows-support-"
         proxy.rules += [listings, describes]
         env = {**os.environ, **local_aws.env, "AWS_ENDPOINT_URL": proxy.url}
         env["SFN_MCP_NO_CACHE"] = "1"
-        result = subprocess.run(
-            [str(SFN_MCP), "generate"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+
+        def sfn_mcp(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [str(SFN_MCP), *args],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+
+        result = sfn_mcp("generate")
+        counted = (listings.hits, describes.hits)
+        listings.hits = 0
+        deployed = sfn_mcp("check", "--against-account")
     assert result.returncode == 0, result.stderr
-    assert listings.hits == 1  # one account, one region: listed once for both packages
-    assert describes.hits == 2  # support-triage is in both packages: described once
+    # one account, one region: listed once for both packages; support-triage is in both
+    # packages, and described once
+    assert counted == (1, 2)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert listings.hits == 1
+    assert re.search(r"^package orders: .* runs as reviewed", deployed.stdout, re.M)
+    assert re.search(r"^package support: .* runs as reviewed", deployed.stdout, re.M)
     assert "[support] Using the listing of us-east-1" in result.stderr
     assert sorted(surface(tmp_path / "generated" / "orders")) == [
         "ai_workflows_order_processing",
