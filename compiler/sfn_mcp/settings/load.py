@@ -470,7 +470,7 @@ def load_settings(
             raise CompileError(
                 f"{config.where} configures {len(config.packages)} packages "
                 f"({', '.join(config.packages)}), and this command works on one",
-                hint="choose one with --package ID",
+                hint="choose one with --package ID (sfn-mcp bundle: --package-dir with its folder)",
             )
         return _packages(config, cli, env, cwd, ())[0]
     return _single(config, cli, env, cwd)
