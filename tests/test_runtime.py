@@ -31,7 +31,7 @@ from sfn_mcp_runtime.contract import (
     TOOLS_IMPORTS,
     definition_digest,
 )
-from sfn_mcp_runtime.definitions import Tool, Workflow
+from sfn_mcp_runtime.definitions import ApprovalStep, Tool, Workflow
 from sfn_mcp_runtime.execution import event_envelope, run_workflow
 from sfn_mcp_runtime.server import build_server
 from tests.fake_sfn import (
@@ -431,6 +431,39 @@ async def test_progress_reports_the_current_state_while_polling(sfn: FakeSfn) ->
     assert [p for p, _, _ in seen] == sorted({p for p, _, _ in seen})  # strictly increasing
     assert all(total == 30 for _, total, _ in seen)
     assert "slow: RUNNING in state WaitForPayment" in str(seen[0][2])
+
+
+async def test_a_workflow_with_approval_steps_reads_its_history_once_per_poll(
+    sfn: FakeSfn,
+) -> None:
+    """The read that finds the step it waits at names the state for progress too."""
+    polls = iter(["RUNNING", "RUNNING", "RUNNING", "SUCCEEDED"])
+    sfn.routes["StartExecution"] = lambda body: (
+        200,
+        {"executionArn": STANDARD_ARN + body["name"], "startDate": 0},
+    )
+    sfn.routes["DescribeExecution"] = lambda body: described(body, next(polls), output="1")
+    sfn.routes["GetExecutionHistory"] = lambda body: (
+        200,
+        {"events": [
+            {"id": 3, "type": "WaitStateEntered", "timestamp": 0,
+             "stateEnteredEventDetails": {"name": "Cooling"}},
+        ]},
+    )  # fmt: skip
+    seen: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(message)
+
+    step = ApprovalStep(state="Approve", question="Refund it?", token_path=("Payload", "token"))
+    workflow = Workflow(
+        "slow", ARN + "slow", "STANDARD", max_wait_seconds=30, approval_steps=(step,)
+    )
+    async with Client(server_with(workflow), mode="legacy") as client:
+        result = await client.call_tool("orders", GOOD, progress_callback=on_progress)
+    assert not result.is_error
+    assert len(seen) == 3 and "in state Cooling" in str(seen[0])
+    assert sfn.actions().count("GetExecutionHistory") == 3  # one per RUNNING poll, not two
 
 
 async def test_no_history_calls_without_a_progress_token(sfn: FakeSfn) -> None:

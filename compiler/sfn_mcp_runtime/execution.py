@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 from pydantic import BaseModel
 
-from .approvals import Pending, pending_step, waiting_message
+from .approvals import Pending, pending_in, recent_events, waiting_message
 from .aws import _call
 from .contract import (
     ANSWER_TOOL,
@@ -440,8 +440,12 @@ async def _current_state(workflow: Workflow, execution_arn: str) -> str | None:
     except WorkflowError as exc:  # e.g. no permission for the history: progress without names
         logger.debug("no state name for %s: %s", execution_arn, exc)
         return None
-    events = history.get("events")
-    # Only decoration of a progress message: an unreadable history gives progress without names.
+    return _entered(history.get("events"))
+
+
+def _entered(events: Any) -> str | None:
+    """The newest state entered among ``events`` (newest first). Only decoration of a progress
+    message: an unreadable history gives progress without names."""
     for event in events if isinstance(events, list) else []:
         entered = event.get("stateEnteredEventDetails") if isinstance(event, dict) else None
         if isinstance(entered, dict) and entered.get("name"):
@@ -476,8 +480,9 @@ async def _wait(
             ) from exc
         if status in TERMINAL:
             return _result(described, execution_arn)
-        pending = await _waiting_for_a_person(workflow, execution_arn, asked)
-        if pending is not None:
+        events = await _approval_history(workflow, execution_arn)
+        pending = pending_in(workflow, execution_arn, events) if events is not None else None
+        if pending is not None and pending.key not in asked:
             ask = ASK.get()
             if ask is None:  # nobody to ask here: say so now rather than wait in vain
                 return ExecutionResult(
@@ -492,7 +497,12 @@ async def _wait(
             continue
         remaining = deadline - time.monotonic()
         if PROGRESS.get() is not None and limit > 0:
-            state = await _current_state(workflow, execution_arn)
+            # the history read for the approval steps names the state too: no second read
+            state = (
+                _entered(events)
+                if events is not None
+                else await _current_state(workflow, execution_arn)
+            )
             # progress must increase and stay within the total
             elapsed = round(min(time.monotonic() - begun, limit), 3)
             if elapsed > reported:
@@ -514,19 +524,17 @@ async def _wait(
         delay = min(delay * 1.6, MAX_POLL_SECONDS)
 
 
-async def _waiting_for_a_person(
-    workflow: Workflow, execution_arn: str, asked: set[str]
-) -> Pending | None:
-    """The approval step the execution waits at and nobody was asked in this call, if any;
-    an unreadable history is only a lost question, never a failed call."""
+async def _approval_history(workflow: Workflow, execution_arn: str) -> list[Any] | None:
+    """For a workflow with approval steps, the newest events of the execution (None without
+    steps, or when the history cannot be read: that is only a lost question, never a failed
+    call)."""
     if not workflow.approval_steps:
         return None
     try:
-        pending = await pending_step(workflow, execution_arn)
+        return await recent_events(workflow, execution_arn)
     except WorkflowError as exc:
         logger.warning("cannot tell whether %s waits for a person: %s", execution_arn, exc)
         return None
-    return pending if pending is not None and pending.key not in asked else None
 
 
 def owner_of(workflows: tuple[Workflow, ...], execution_arn: str, tool: str) -> Workflow:

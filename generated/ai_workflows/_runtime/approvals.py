@@ -89,11 +89,9 @@ def _token_at(parameters: Any, path: tuple[str, ...]) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-async def pending_step(workflow: Workflow, execution_arn: str) -> Pending | None:
-    """The approval step the execution waits at, or None (one GetExecutionHistory call)."""
-    steps = {step.state: step for step in workflow.approval_steps}
-    if not steps:
-        return None
+async def recent_events(workflow: Workflow, execution_arn: str) -> list[Any]:
+    """The newest events of the execution's history, newest first (one GetExecutionHistory
+    call): enough to find the step it waits at, and the state it is in."""
     history = await _call(
         workflow, "control", "get_execution_history",
         executionArn=execution_arn, reverseOrder=True, maxResults=100,
@@ -103,6 +101,21 @@ async def pending_step(workflow: Workflow, execution_arn: str) -> Pending | None
         raise WorkflowError(
             f"GetExecutionHistory for {execution_arn} answered without a list of events"
         )
+    return events
+
+
+async def pending_step(workflow: Workflow, execution_arn: str) -> Pending | None:
+    """The approval step the execution waits at, or None (one GetExecutionHistory call)."""
+    if not workflow.approval_steps:
+        return None
+    return pending_in(workflow, execution_arn, await recent_events(workflow, execution_arn))
+
+
+def pending_in(workflow: Workflow, execution_arn: str, events: list[Any]) -> Pending | None:
+    """The approval step the execution waits at according to ``events`` (its newest ones)."""
+    steps = {step.state: step for step in workflow.approval_steps}
+    if not steps:
+        return None
     newest_first = sorted(
         (e for e in events if isinstance(e, dict) and isinstance(e.get("id"), int)),
         key=lambda e: int(e["id"]),
