@@ -413,3 +413,10 @@ prefix = "ai-workflows-support-"
         "get_execution",
     ]
     assert sorted(surface(tmp_path / "generated" / "support")) == ["get_execution", "triage"]
+
+
+def test_init_refuses_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run(tmp_path, monkeypatch, "init", "--package", "payments", "--prefix", "payments-")
+    assert result.exit_code == 2
+    assert "--package chooses among [tool.sfn-mcp.packages.<id>] tables" in result.stderr
+    assert not (tmp_path / "pyproject.toml").exists()

@@ -43,6 +43,13 @@ def init(**options: Any) -> None:
                 "init writes ./pyproject.toml; --config names a file to read",
                 hint="run init without --config",
             )
+        if options.get("package"):
+            raise CompileError(
+                "init writes the one package of a [tool.sfn-mcp] table; --package chooses among "
+                "[tool.sfn-mcp.packages.<id>] tables",
+                hint="run init without --package, then add package tables by hand (README: "
+                "Several packages from one configuration)",
+            )
         text = path.read_text(encoding="utf-8") if path.is_file() else ""
         try:
             document = tomlkit.parse(text)
