@@ -5,6 +5,7 @@ AWS, driven by the SDK client and by mcpc (a client nobody here wrote)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -45,6 +46,7 @@ MACHINES: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
     "order-status": ("EXPRESS", _echo("Reads the status of one order."), {"team": "payments"}),
     "ship-parcel": ("STANDARD", _echo("Books a courier to ship a parcel."), {"team": "logistics"}),
     "nightly-report": ("STANDARD", _echo("Builds the nightly sales report."), {"team": "data"}),
+    "list-orders": ("EXPRESS", _echo("Lists the orders of one customer."), {"team": "payments"}),
     "slow-echo": ("STANDARD", _echo("Waits two seconds, then echoes its input.", wait=2), {}),
 }
 REFUND_SCHEMA = {
@@ -73,7 +75,9 @@ destructive = true
 read-only = false
 destructive = false
 """
-WORKFLOWS = {"nightly_report", "order_status", "refund_order", "ship_parcel", "slow_echo"}
+WORKFLOWS = {
+    "list_orders", "nightly_report", "order_status", "refund_order", "ship_parcel", "slow_echo"
+}  # fmt: skip
 SEARCH_TOOLS = ["find_workflows", "describe_workflow", "run_workflow", "get_execution"]
 
 
@@ -187,7 +191,22 @@ async def test_find_ranks_workflows_by_the_words_of_the_query(
         assert refund["workflows"][0]["readOnly"] is False
         # plural and word order do not matter; the name counts most
         orders = await found(query="Orders")
-        assert {w["name"] for w in orders["workflows"]} == {"order_status", "refund_order"}
+        assert [w["name"] for w in orders["workflows"]][0] == "list_orders"
+        assert {w["name"] for w in orders["workflows"]} == {
+            "list_orders", "order_status", "refund_order"
+        }  # fmt: skip
+        # a query that spells a name ranks that workflow first, over rarer words elsewhere
+        for spelled in ("order_status", "order status", "ORDER STATUS", "Order status"):
+            assert (await found(query=spelled))["workflows"][0]["name"] == "order_status"
+        # a word every generated description has tells nothing apart there, but names count
+        assert [w["name"] for w in (await found(query="status"))["workflows"]] == ["order_status"]
+        for common in ("the", "workflow"):
+            assert (await found(query=common))["total"] == 0, common
+        # word forms and typos
+        assert (await found(query="shipping"))["workflows"][0]["name"] == "ship_parcel"
+        assert (await found(query="refnd"))["workflows"][0]["name"] == "refund_order"
+        punctuation = await found(query="!!!")
+        assert punctuation["total"] == len(WORKFLOWS) and "no words" in punctuation["hint"]
         courier = await found(query="courier for a parcel")
         assert courier["workflows"][0]["name"] == "ship_parcel"
         # tags are searched too
@@ -201,8 +220,9 @@ async def test_find_ranks_workflows_by_the_words_of_the_query(
         assert [w["name"] for w in rest["workflows"]] == sorted(WORKFLOWS)[2:]
         nothing = await found(query="zebra")
         assert nothing["total"] == 0 and nothing["workflows"] == [] and "hint" in nothing
-        bad = await client.call_tool("find_workflows", {"query": "x", "limit": 500})
-        assert bad.is_error and "limit" in text(bad)
+        for bad_arguments in ({"query": "x", "limit": 500}, {"query": "x", "limit": "3"}):
+            bad = await client.call_tool("find_workflows", bad_arguments)
+            assert bad.is_error and "limit" in text(bad)
 
 
 async def test_describe_gives_the_entry_the_workflows_own_tool_would_list(
@@ -221,8 +241,9 @@ async def test_describe_gives_the_entry_the_workflows_own_tool_would_list(
             assert "run_workflow" in described["howToRun"]
         schema = data(await client.call_tool("describe_workflow", {"name": "refund_order"}))
         assert schema["inputSchema"]["properties"]["orderId"]["pattern"] == "^ORD-[0-9]+$"
-        missing = await client.call_tool("describe_workflow", {"name": "refund_ordr"})
-        assert missing.is_error and "Did you mean refund_order" in text(missing)
+        for misspelt in ("refund_ordr", "Refund_Order"):
+            missing = await client.call_tool("describe_workflow", {"name": misspelt})
+            assert missing.is_error and "Did you mean refund_order" in text(missing)
 
 
 async def test_run_workflow_checks_and_answers_exactly_as_the_workflows_own_tool(
@@ -252,8 +273,15 @@ async def test_run_workflow_checks_and_answers_exactly_as_the_workflows_own_tool
         assert again["executionArn"] == first["executionArn"]
         assert count_executions(PREFIX + "refund-order") == 1
 
-        unknown = await client.call_tool("run_workflow", {"name": "refund", "arguments": {}})
-        assert unknown.is_error and "Nothing was started" in text(unknown)
+        unknown = await client.call_tool("run_workflow", {"name": "refund"})  # name first
+        assert unknown.is_error and "Did you mean refund_order" in text(unknown)
+        assert "Nothing was started" in text(unknown)
+        # a workflow of no arguments needs none here either
+        bare = await client.call_tool("run_workflow", {"name": "list_orders"})
+        assert data(bare)["status"] == "SUCCEEDED" and data(bare)["output"] == {"given": {}}
+        # on the search surface only what tools/list lists is callable
+        direct = await client.call_tool("refund_order", {"orderId": "ORD-2", "amount": 1})
+        assert direct.is_error and "run it with run_workflow" in text(direct)
         own_tool = await client.call_tool(
             "run_workflow", {"name": "get_execution", "arguments": {}}
         )
@@ -295,9 +323,13 @@ async def test_filters_offer_a_part_of_the_package_and_nothing_else_can_be_calle
         assert hidden.is_error and "Unknown tool" in text(hidden)
     assert count_executions(PREFIX + "nightly-report") == 0
     async with connected(package, aws_env, *all_, "--tag", "team=payments") as client:
-        assert await names(client) == ["order_status", "refund_order", "get_execution"]
+        assert await names(client) == [
+            "list_orders", "order_status", "refund_order", "get_execution"
+        ]  # fmt: skip
     async with connected(package, aws_env, *all_, "--tag", "team", "--read-only") as client:
-        assert await names(client) == ["nightly_report", "order_status", "get_execution"]
+        assert await names(client) == [
+            "list_orders", "nightly_report", "order_status", "get_execution"
+        ]  # fmt: skip
     tagged = aws_env | {"SFN_MCP_TAGS": "team=data", "SFN_MCP_SURFACE": "all"}
     async with connected(package, tagged) as client:
         assert await names(client) == ["nightly_report", "get_execution"]
@@ -325,11 +357,21 @@ def test_a_filter_that_names_no_tool_or_leaves_none_stops_the_server_at_start(
     )
     assert "Traceback" not in misspelt
     empty = refused_at_start(package, aws_env, "--read-only", "--tag", "team=logistics")
-    assert "leaves none of the package's 5 workflow tools" in empty
+    assert "leaves none of the package's 6 workflow tools" in empty
     bad_surface = refused_at_start(package, aws_env | {"SFN_MCP_SURFACE": "some"})
     assert "SFN_MCP_SURFACE='some'" in bad_surface
     bad_page = refused_at_start(package, aws_env, "--page-size", "-3")
     assert "--page-size" in bad_page
+    # a variable's mistake names the variable; an unknown switch value never offers everything
+    assert "SFN_MCP_TOOLS: nope: the package has no such tool" in refused_at_start(
+        package, aws_env | {"SFN_MCP_TOOLS": "nope"}
+    )
+    assert "SFN_MCP_PAGE_SIZE: 'abc'" in refused_at_start(
+        package, aws_env | {"SFN_MCP_PAGE_SIZE": "abc"}
+    )
+    assert "SFN_MCP_READ_ONLY='y'" in refused_at_start(
+        package, aws_env | {"SFN_MCP_READ_ONLY": "y"}
+    )
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -350,8 +392,19 @@ async def test_tools_list_pages_walk_every_tool_once_and_a_foreign_cursor_is_ref
             cursor = page.next_cursor
             if cursor is None:
                 break
-        assert pages == 3
+        assert pages == 4
         assert seen == [*sorted(WORKFLOWS), "get_execution"]
+        for forged in ("not-a-cursor", base64.urlsafe_b64encode(b"[" * 100_000).decode()):
+            with pytest.raises(MCPError) as refused:
+                await client.list_tools(cursor=forged, cache_mode="bypass")
+            assert refused.value.error.code == -32602
+    # two search servers list the same four names, not for the same workflows
+    search = ("--page-size", "1")
+    async with connected(package, aws_env, *search, "--read-only") as other:
+        search_cursor = (await other.list_tools(cache_mode="bypass")).next_cursor
+    async with connected(package, aws_env, *search) as client:
+        with pytest.raises(MCPError):
+            await client.list_tools(cursor=search_cursor, cache_mode="bypass")
     async with connected(
         package, aws_env, "--surface", "all", "--page-size", "2", "--read-only"
     ) as other:
@@ -361,8 +414,6 @@ async def test_tools_list_pages_walk_every_tool_once_and_a_foreign_cursor_is_ref
         with pytest.raises(MCPError) as refused:  # a cursor of another listing
             await client.list_tools(cursor=first.next_cursor, cache_mode="bypass")
         assert refused.value.error.code == -32602
-        with pytest.raises(MCPError):
-            await client.list_tools(cursor="not-a-cursor", cache_mode="bypass")
 
 
 # --- a client nobody here wrote -----------------------------------------------------------------
@@ -424,11 +475,19 @@ def test_mcpc_finds_describes_and_runs_a_workflow_and_a_filter_holds(
         code, result, err = mcpc(home, "@search", "tasks-result", created["taskId"])
         assert code == 0, err
         assert result["structuredContent"]["output"] == {"given": {"n": 3}}
+        # an EXPRESS workflow answers in the call: asked as a task, it is refused, not misanswered
+        code, _, err = mcpc(
+            home, "@search", "tools-call", "run_workflow",
+            'name:="order_status"', "arguments:={}", "--detach",
+        )  # fmt: skip
+        assert code != 0 and "cannot run as a task" in err, err
 
         code, listed, err = mcpc(home, "@payments", "tools-list")
         assert code == 0, err
         tools = listed["tools"] if isinstance(listed, dict) else listed
-        assert [tool["name"] for tool in tools] == ["order_status", "refund_order", "get_execution"]
+        assert [tool["name"] for tool in tools] == [
+            "list_orders", "order_status", "refund_order", "get_execution"
+        ]  # fmt: skip
     finally:
         for key in servers:
             mcpc(home, "close", f"@{key}")

@@ -43,10 +43,15 @@ def words(text: str) -> list[str]:
     return found
 
 
+# The arguments of the three tools. strict: a limit of "3" is refused, as the workflow tools
+# refuse a string for a number; the descriptions are what clients show.
 class FindQuery(BaseModel):
-    """Arguments of ``find_workflows``."""
-
-    model_config = ConfigDict(extra="forbid", title="FindWorkflows")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        title="FindWorkflows",
+        json_schema_extra={"description": "Words to find workflows by."},
+    )
 
     query: str = Field(
         max_length=500,
@@ -58,23 +63,68 @@ class FindQuery(BaseModel):
 
 
 class DescribeQuery(BaseModel):
-    """Arguments of ``describe_workflow``."""
-
-    model_config = ConfigDict(extra="forbid", title="DescribeWorkflow")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        title="DescribeWorkflow",
+        json_schema_extra={"description": "The workflow to describe."},
+    )
 
     name: str = Field(max_length=200, description="The workflow's tool name, as found.")
 
 
 class RunRequest(BaseModel):
-    """Arguments of ``run_workflow``."""
-
-    model_config = ConfigDict(extra="forbid", title="RunWorkflow")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        title="RunWorkflow",
+        json_schema_extra={"description": "The workflow to run, and its arguments."},
+    )
 
     name: str = Field(max_length=200, description="The workflow's tool name, as found.")
     arguments: dict[str, Any] = Field(
+        default_factory=dict,
         description="The workflow's arguments: an object that matches the inputSchema "
         "describe_workflow gives (idempotency_key included, for workflows that take one).",
     )
+
+
+# Words that say nothing of what a workflow does (a query of only these finds nothing).
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "when",
+        "which",
+        "while",
+        "with",
+    ]
+)
+EXACT_NAME = 1000.0  # a query that is a workflow's name (or its title) ranks it first
+EXACT_TITLE = 500.0
 
 
 @dataclass(frozen=True)
@@ -82,11 +132,29 @@ class _Document:
     name: str
     entry: Mapping[str, Any]
     fields: Mapping[str, Counter[str]]
+    name_words: tuple[str, ...]
+    title_words: tuple[str, ...]
+
+
+def _common_prefix(a: str, b: str) -> int:
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return length
 
 
 class Index:
     """The workflows one server offers, searchable: built once from their ``tools/list``
-    entries and each machine's tags."""
+    entries and each machine's tags.
+
+    A query word matches a word of a workflow exactly, by its stem (a common beginning of at
+    least four letters and most of the shorter word: ``orders``, ``ordered`` → ``order``;
+    ``analyse`` → ``analyze``), or as a likely typo. Rarer words count more; a word that every
+    workflow has in one part counts for nothing there (``status`` is in every generated
+    description, yet names ``order_status``), nor do stop words. A query that spells a
+    workflow's name or title ranks it first."""
 
     def __init__(
         self, entries: Sequence[Mapping[str, Any]], tags: Mapping[str, Sequence[tuple[str, str]]]
@@ -95,22 +163,32 @@ class Index:
         for entry in entries:
             name = str(entry["name"])
             tag_text = " ".join(f"{key} {value}" for key, value in tags.get(name, ()))
+            title = str(entry.get("title") or "")
             texts = {
                 "name": name,
-                "title": str(entry.get("title") or ""),
+                "title": title,
                 "description": str(entry.get("description") or ""),
                 "tags": tag_text,
             }
             fields = {field: Counter(words(text)) for field, text in texts.items()}
-            self.documents[name] = _Document(name, entry, fields)
-        frequency: Counter[str] = Counter()
-        for document in self.documents.values():
-            frequency.update({w for counts in document.fields.values() for w in counts})
+            self.documents[name] = _Document(
+                name, entry, fields, tuple(words(name)), tuple(words(title))
+            )
+        # How rare each word is in each part (a word every description has, such as the
+        # generated "status", still tells workflows apart in their names)
         total = len(self.documents)
-        self._rarity = {
-            w: math.log(1 + (total - n + 0.5) / (n + 0.5)) for w, n in frequency.items()
-        }
-        self._vocabulary = sorted(frequency)
+        self._rarity: dict[str, dict[str, float]] = {}
+        for field in FIELD_WEIGHTS:
+            frequency: Counter[str] = Counter()
+            for document in self.documents.values():
+                frequency.update(set(document.fields[field]))
+            self._rarity[field] = {
+                w: math.log(1 + (total - n + 0.5) / (n + 0.5))
+                for w, n in frequency.items()
+                if w not in STOP_WORDS and (n < total or total == 1)
+            }
+        self._vocabulary = sorted({w for rarity in self._rarity.values() for w in rarity})
+        self._known = frozenset(self._vocabulary)
 
     def __contains__(self, name: object) -> bool:
         return name in self.documents
@@ -119,63 +197,83 @@ class Index:
         return self.documents[name].entry
 
     def _matches(self, term: str) -> dict[str, float]:
-        """Indexed words that ``term`` stands for, and how closely: itself, words that begin
-        with it (``refunds`` for ``refund``), and words it begins with (``order`` for
-        ``orders``)."""
-        found = {term: 1.0} if term in self._rarity else {}
+        """The telling words that ``term`` stands for, and how closely (1 for itself)."""
+        found = {term: 1.0} if term in self._known else {}
         for word in self._vocabulary:
             if word == term:
                 continue
-            if len(term) >= 3 and word.startswith(term):
-                found[word] = max(found.get(word, 0.0), 0.6)
-            elif len(word) >= 4 and term.startswith(word) and len(term) - len(word) <= 3:
-                found[word] = max(found.get(word, 0.0), 0.5)
+            common = _common_prefix(term, word)
+            shorter = min(len(term), len(word))
+            if common >= 4 and common >= 0.6 * shorter or common == shorter >= 3:
+                found[word] = 0.4 + 0.5 * common / max(len(term), len(word))
+        if not found and len(term) >= 4:  # a likely typo: the closest spellings
+            for word in difflib.get_close_matches(term, self._vocabulary, n=3, cutoff=0.8):
+                found[word] = 0.4
         return found
 
-    def _score(self, document: _Document, terms: Mapping[str, dict[str, float]]) -> float:
+    def _score(
+        self, document: _Document, terms: Mapping[str, dict[str, float]], spelled: tuple[str, ...]
+    ) -> float:
         score = 0.0
         for matches in terms.values():
             best = 0.0
             for word, closeness in matches.items():
                 weight = sum(
-                    FIELD_WEIGHTS[field] * (1 + math.log(counts[word]))
+                    FIELD_WEIGHTS[field]
+                    * (1 + math.log(counts[word]))
+                    * self._rarity[field].get(word, 0.0)
                     for field, counts in document.fields.items()
                     if counts[word]
                 )
-                best = max(best, closeness * weight * self._rarity[word])
+                best = max(best, closeness * weight)
             score += best
+        if spelled and spelled == document.name_words:
+            score += EXACT_NAME
+        elif spelled and spelled == document.title_words:
+            score += EXACT_TITLE
         return score
 
     def find(self, query: FindQuery) -> dict[str, Any]:
         """The workflows that match the query, best first (by name among equals)."""
-        terms = {term: self._matches(term) for term in dict.fromkeys(words(query.query))}
-        if terms:
-            scored = [(self._score(d, terms), d) for d in self.documents.values()]
+        spelled = tuple(words(query.query))
+        terms = {
+            term: matches
+            for term in dict.fromkeys(spelled)
+            if term not in STOP_WORDS and (matches := self._matches(term))
+        }
+        hint = ""
+        if terms or (spelled and any(spelled == d.name_words for d in self.documents.values())):
+            scored = [(self._score(d, terms, spelled), d) for d in self.documents.values()]
             ranked = sorted(
                 ((s, d) for s, d in scored if s > 0), key=lambda item: (-item[0], item[1].name)
             )
+        elif spelled:  # words, none of which tells the workflows apart
+            ranked = []
         else:
             ranked = [(0.0, d) for d in sorted(self.documents.values(), key=lambda d: d.name)]
+            if query.query.strip():
+                hint = "The query has no words (letters or digits), so these are all, by name. "
         page = ranked[query.offset : query.offset + query.limit]
         found: dict[str, Any] = {
             "query": query.query,
             "total": len(ranked),
             "workflows": [self._summary(document, score) for score, document in page],
         }
-        if not ranked and terms:
-            near = difflib.get_close_matches(
-                " ".join(terms), [d.name.replace("_", " ") for d in self.documents.values()]
-            )
-            found["hint"] = "No workflow matches those words. " + (
-                f"Close names: {', '.join(n.replace(' ', '_') for n in near)}."
+        if not ranked:
+            names = {d.name.replace("_", " "): d.name for d in self.documents.values()}
+            near = difflib.get_close_matches(" ".join(spelled), list(names), n=3)
+            hint = "No workflow matches those words. " + (
+                f"Close names: {', '.join(names[n] for n in near)}."
                 if near
                 else f"Try other words, or an empty query to list all {len(self.documents)}."
             )
         elif query.offset + query.limit < len(ranked):
-            found["hint"] = (
+            hint += (
                 f"{len(ranked) - query.offset - query.limit} more: call {FIND_TOOL} again with "
                 f"offset {query.offset + query.limit}."
             )
+        if hint:
+            found["hint"] = hint.strip()
         return found
 
     def _summary(self, document: _Document, score: float) -> dict[str, Any]:
@@ -206,7 +304,8 @@ class Index:
         return entry
 
     def unknown(self, name: str) -> str:
-        near = difflib.get_close_matches(name, list(self.documents), n=3)
+        lowered = {n.lower(): n for n in self.documents}
+        near = [lowered[n] for n in difflib.get_close_matches(name.lower(), list(lowered), n=3)]
         also = f" Did you mean {', '.join(near)}?" if near else ""
         return (
             f"No workflow {excerpt(name, 128)} on this server.{also} Find workflows with "
@@ -220,12 +319,14 @@ def _shortened(text: str) -> str:
     return text[:SUMMARY_CHARACTERS].rsplit(" ", 1)[0] + "…"
 
 
-def invalid(tool_name: str, exc: ValidationError) -> str:
-    """What is wrong with a search tool's arguments, one line per problem."""
-    lines = [f"Invalid arguments for {tool_name}:"]
+def invalid(tool_name: str, exc: ValidationError, *, started: bool = True) -> str:
+    """What is wrong with a search tool's arguments, one line per problem, as the workflow
+    tools say it (``started=False``: the call would have run a workflow)."""
+    nothing = "" if started else "; nothing was started"
+    lines = [f"Invalid arguments for {tool_name}{nothing}:"]
     for error in exc.errors(include_url=False)[:10]:
         where = ".".join(str(p) for p in error["loc"]) or "(arguments)"
-        lines.append(f"- {excerpt(where, 80)}: {error['msg']}")
+        lines.append(f"- {where[:80]}: {error['msg']}")
     return "\n".join(lines)
 
 

@@ -93,27 +93,35 @@ def _tagged(workflow: Workflow | None, key: str, value: str | None) -> bool:
     return key in tags and (value is None or tags[key] == value)
 
 
-def parse_tag(text: str) -> tuple[str, str | None]:
-    """``KEY=VALUE`` (the first ``=`` splits) or ``KEY`` alone (any value)."""
+def parse_tag(text: str, source: str = "--tag") -> tuple[str, str | None]:
+    """``KEY=VALUE`` (the first ``=`` splits) or ``KEY`` alone (any value); spaces around
+    either half are not part of it."""
     key, equals, value = text.partition("=")
     if not key.strip():
-        raise ViewError(f"--tag {text!r}: give KEY=VALUE, or KEY for any value")
-    return key.strip(), value if equals else None
+        raise ViewError(f"{source} {text!r}: give KEY=VALUE, or KEY for any value")
+    return key.strip(), value.strip() if equals else None
+
+
+def fingerprint(tools: Sequence[dict[str, Any]], view: View) -> str:
+    """What names one listing for its cursors: its tools' names and the view that chose them
+    (two search servers list the same four names, but not for the same workflows)."""
+    names = "\n".join(str(t.get("name")) for t in tools)
+    return hashlib.sha256(f"{view!r}\n{names}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+MAX_CURSOR = 200  # characters: every cursor this server gives is far shorter
 
 
 def listed_page(
-    tools: Sequence[dict[str, Any]], page_size: int, cursor: str | None
+    tools: Sequence[dict[str, Any]], page_size: int, cursor: str | None, fingerprint: str
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a ``tools/list``: the entries from ``cursor`` on, and the next page's cursor.
 
-    A cursor names where its page starts and which listing it belongs to (a digest of the
-    names): one from another server, or from before a restart with other filters, is refused
-    with ``InvalidCursor`` instead of skipping or repeating tools."""
+    A cursor names where its page starts and which listing it belongs to (``fingerprint``):
+    one from another server, or from before a restart with other filters, is refused with
+    ``InvalidCursor`` instead of skipping or repeating tools."""
     if page_size <= 0 and cursor is None:
         return list(tools), None
-    fingerprint = hashlib.sha256(
-        "\n".join(str(t.get("name")) for t in tools).encode("utf-8", "surrogatepass")
-    ).hexdigest()[:16]
     start = 0 if cursor is None else _offset(cursor, fingerprint, len(tools))
     end = len(tools) if page_size <= 0 else start + page_size
     following = None
@@ -128,11 +136,13 @@ class InvalidCursor(ValueError):
 
 
 def _offset(cursor: str, fingerprint: str, count: int) -> int:
+    if len(cursor) > MAX_CURSOR:
+        raise InvalidCursor("the cursor is not one this server gave out")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         token = json.loads(raw)
         offset, listing = token["offset"], token["listing"]
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, TypeError, KeyError, RecursionError):
         raise InvalidCursor("the cursor is not one this server gave out") from None
     if listing != fingerprint:
         raise InvalidCursor("the cursor belongs to another tool list: list the tools again")

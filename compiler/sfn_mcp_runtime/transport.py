@@ -8,6 +8,7 @@ import argparse
 import hmac
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any, cast
@@ -178,8 +179,8 @@ def _oauth(
     return auth, JwtVerifier(args.oauth_issuer, args.resource_url, jwks)
 
 
-def _flag(text: str | None) -> bool:
-    return (text or "").strip().lower() in ("1", "true", "yes", "on")
+SWITCH_VALUES = {"1": True, "true": True, "yes": True, "on": True}
+SWITCH_VALUES |= {"0": False, "false": False, "no": False, "off": False, "": False}
 
 
 def _page_size(text: str | int) -> int:
@@ -201,24 +202,43 @@ def _split(text: str | None) -> list[str]:
 def _offered(
     parser: argparse.ArgumentParser, server: Server[Any], args: argparse.Namespace
 ) -> Server[Any]:
-    """The server with the view the command line (or its variables) asks for."""
+    """The server with the view the command line, or its variables, ask for (a flag given
+    replaces its variable; a message names the one that was wrong)."""
+    env = os.environ
     current: View = getattr(server, "view", View())
     surface = args.surface or current.surface
     if surface not in SURFACES:
         parser.error(f"SFN_MCP_SURFACE={surface!r}: use {' or '.join(SURFACES)}")
+    read_only = args.read_only
+    if read_only is None:
+        raw = env.get("SFN_MCP_READ_ONLY", "").strip().lower()
+        if raw not in SWITCH_VALUES:  # an unknown value must not silently offer every tool
+            parser.error(f"SFN_MCP_READ_ONLY={raw!r}: use 1 (read-only tools only) or 0")
+        read_only = SWITCH_VALUES[raw]
+    page_size = args.page_size
+    if page_size is None:
+        try:
+            page_size = _page_size(env.get("SFN_MCP_PAGE_SIZE", "").strip() or 0)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"SFN_MCP_PAGE_SIZE: {exc}")
+    tool_source = "--tool" if args.tool else "SFN_MCP_TOOLS:"
+    tag_source = "--tag" if args.tag else "SFN_MCP_TAGS:"
     try:
         view = View(
             surface=surface,
-            tools=tuple(dict.fromkeys(args.tool or _split(os.environ.get("SFN_MCP_TOOLS")))),
+            tools=tuple(dict.fromkeys(args.tool or _split(env.get("SFN_MCP_TOOLS")))),
             tags=tuple(
-                parse_tag(text) for text in args.tag or _split(os.environ.get("SFN_MCP_TAGS"))
+                parse_tag(text, tag_source) for text in args.tag or _split(env.get("SFN_MCP_TAGS"))
             ),
-            read_only=args.read_only,
-            page_size=args.page_size or 0,
+            read_only=read_only,
+            page_size=page_size,
         )
         return server if view == current else cast(Any, server).with_view(view)
     except ViewError as exc:
-        parser.error(str(exc))
+        message = str(exc)
+        if not args.tool:  # the tools came from the variable: name it
+            message = re.sub(r"(^|; )--tool ", rf"\1{tool_source} ", message)
+        parser.error(message)
 
 
 def server_label(args: argparse.Namespace) -> str:
@@ -323,16 +343,17 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
     offered.add_argument(
         "--read-only",
         action="store_true",
-        default=_flag(os.environ.get("SFN_MCP_READ_ONLY")),
-        help="offer the read-only workflows only (readOnlyHint) [env: SFN_MCP_READ_ONLY=1]",
+        default=None,
+        help="offer the read-only workflows only (readOnlyHint) [env: SFN_MCP_READ_ONLY=1, "
+        "or 0 for all]",
     )
     offered.add_argument(
         "--page-size",
         type=_page_size,
-        default=os.environ.get("SFN_MCP_PAGE_SIZE") or None,
         metavar="N",
-        help="list the tools in pages of N, each with the next page's cursor (default: one "
-        "page; clients that follow no cursor would miss the rest) [env: SFN_MCP_PAGE_SIZE]",
+        help=f"list the tools in pages of N (1 to {MAX_PAGE_SIZE}), each with the next page's "
+        "cursor (default 0: one page, since clients that follow no cursor would miss the "
+        "rest) [env: SFN_MCP_PAGE_SIZE]",
     )
     args = parser.parse_args(argv)
     server = _offered(parser, server, args)

@@ -72,7 +72,7 @@ from .definitions import (
 )
 from .execution import ASK, PROGRESS, START_ONLY, execution_status, owner_of
 from .search import DescribeQuery, FindQuery, Index, RunRequest, invalid, search_tools
-from .selection import InvalidCursor, Surface, View, listed_page
+from .selection import InvalidCursor, Surface, View, fingerprint, listed_page
 from .tasks import (
     EXTENSION,
     RELATED_TASK_META,
@@ -496,6 +496,7 @@ def build_server(
     searching = view.surface == "search"
     index: list[Index] = []
     listing: list[dict[str, Any]] = []
+    marks: list[str] = []  # the listing's fingerprint, for its cursors
 
     def find(tool_name: str) -> Tool[Any] | None:
         """The tool called ``tool_name``, built on its first use (None: not on this server)."""
@@ -520,6 +521,7 @@ def build_server(
         server's own tools for them."""
         if not listing:
             entries = package_listing()
+            marks.clear()
             if not searching and not view.filtered:
                 listing.extend(entries.values())
             else:
@@ -529,6 +531,7 @@ def build_server(
                     else [entries[n] for n in chosen]
                 )
                 listing.extend([*head, *(_dumped(_listed(t)) for t in own.values())])
+            marks.append(fingerprint(listing, view))
         return listing
 
     def result_of(entry: Named, outcome: ExecutionResult) -> CallToolResult:
@@ -542,7 +545,7 @@ def build_server(
     ) -> dict[str, Any]:
         try:
             page, following = listed_page(
-                served(), view.page_size, params.cursor if params else None
+                served(), view.page_size, params.cursor if params else None, marks[0]
             )
         except InvalidCursor as exc:
             raise MCPError(code=INVALID_PARAMS, message=f"Invalid cursor: {exc}") from None
@@ -586,6 +589,10 @@ def build_server(
     def unwrapped(params: CallToolRequestParams) -> CallToolRequestParams | CallToolResult:
         """run_workflow's call as the call of the workflow's own tool (or why it cannot be)."""
         given = dict(params.arguments or {})
+        named = given.get("name")
+        if isinstance(named, str) and named not in offered:
+            text = f"{searched().unknown(named)} Nothing was started."
+            return _text_result(text, error=True)
         if isinstance(given.get("arguments"), str):  # some clients send an object as JSON text
             try:
                 decoded = json.loads(given["arguments"])
@@ -596,10 +603,7 @@ def build_server(
         try:
             request = RunRequest.model_validate(given)
         except ValidationError as exc:
-            return _text_result(f"{invalid(RUN_TOOL, exc)}\nnothing was started", error=True)
-        if request.name not in offered:
-            text = f"{searched().unknown(request.name)} Nothing was started."
-            return _text_result(text, error=True)
+            return _text_result(invalid(RUN_TOOL, exc, started=False), error=True)
         return params.model_copy(update={"name": request.name, "arguments": request.arguments})
 
     async def call_tool(
@@ -619,6 +623,12 @@ def build_server(
             if isinstance(inner, CallToolResult):
                 return inner, None
             params = inner
+        elif searching and params.name in offered:  # only what tools/list lists is callable
+            return _text_result(
+                f"{params.name} is not a tool of this server: run it with {RUN_TOOL} "
+                f"(name {params.name!r}); nothing was started",
+                error=True,
+            ), None
         tool = find(params.name)
         if tool is None:
             return unknown(params.name), None
@@ -681,18 +691,31 @@ def build_server(
         """Middleware: a ``tools/call`` of a STANDARD workflow becomes a task when the client
         asked for one (2025-11-25 ``params.task``) or declared the extension (2026-07-28)."""
         raw = ctx.params or {}
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
         target = run_target(str(raw.get("name")), raw.get("arguments"))
         tool = catalog.entries.get(target) if target in offered else None
-        if ctx.method != "tools/call" or not tasks.may_become_task(tool):
-            return await call_next(ctx)
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
         wanted = declares_extension(ctx) if modern else isinstance(raw.get("task"), dict)
-        if not wanted:
+        if wanted and not modern and tool is not None and not tasks.may_become_task(tool):
+            # 2025-11-25: a task asked of a tool that cannot be one is Method not found (an
+            # EXPRESS workflow answers in the call; run_workflow may reach one)
+            raise MCPError(
+                code=METHOD_NOT_FOUND,
+                message=f"{tool.name} is an EXPRESS workflow: it answers in the call and cannot "
+                "run as a task; call it without a task",
+            )
+        if not wanted or not tasks.may_become_task(tool):
             return await call_next(ctx)
         params = CallToolRequestParams.model_validate(raw, by_name=False)
         result, outcome = await answer(ctx, params, start_only=True)
-        if outcome is None or not outcome.execution_arn:
-            return _sendable(params.name[:80], result)  # refused before anything started
+        if outcome is None or not outcome.execution_arn:  # refused before anything started
+            if not modern:  # a 2025-11-25 task request is answered by a task, or an error
+                refused = "\n".join(
+                    block.text for block in result.content if isinstance(block, TextContent)
+                )
+                raise MCPError(code=INVALID_PARAMS, message=refused or "refused")
+            return _sendable(params.name[:80], result)
         state = await tasks.state(task_id(outcome.execution_arn))
         if modern:
             return {"resultType": "task", **state.fields(era="2026")}
