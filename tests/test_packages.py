@@ -420,3 +420,23 @@ def test_init_refuses_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert result.exit_code == 2
     assert "--package chooses among [tool.sfn-mcp.packages.<id>] tables" in result.stderr
     assert not (tmp_path / "pyproject.toml").exists()
+
+
+def test_configure_adds_the_package_it_is_told_and_asks_which_when_there_are_several(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project(tmp_path)
+    assert run(tmp_path, monkeypatch, "generate").exit_code == 0
+    target = tmp_path / "mcp.json"
+    base = ("configure", "--client", "cursor", "--file", str(target), "--launch", "python")
+    several = run(tmp_path, monkeypatch, *base)
+    assert several.exit_code != 0
+    assert "configures 2 packages (payments, shipping)" in several.stderr
+    assert "--package ID" in several.stderr
+    chosen = run(tmp_path, monkeypatch, *base, "--package", "shipping")
+    assert chosen.exit_code == 0, chosen.stderr
+    entry = json.loads(target.read_text(encoding="utf-8"))["mcpServers"]["shipping-tools"]
+    assert entry["args"] == ["-m", "shipping_tools"]
+    assert entry["env"]["PYTHONPATH"] == str(tmp_path / "generated")
+    unknown = run(tmp_path, monkeypatch, *base, "--package", "billing")
+    assert unknown.exit_code != 0 and "billing" in unknown.stderr

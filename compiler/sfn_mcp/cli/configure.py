@@ -51,6 +51,12 @@ Examples:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="TOML file with the settings (default: ./pyproject.toml [tool.sfn-mcp]).",
 )
+@click.option(
+    "--package",
+    "package_id",
+    metavar="ID",
+    help="With several [tool.sfn-mcp.packages.<id>] in the settings: the one to add.",
+)
 @click.option("--name", help="Package name of the server (default: from the settings).")
 @click.option(
     "--package-dir",
@@ -95,6 +101,7 @@ def configure(
     clients: tuple[str, ...],
     scope: str | None,
     config_path: Path | None,
+    package_id: str | None,
     name: str | None,
     package_dir: Path | None,
     server_name: str | None,
@@ -122,6 +129,7 @@ def configure(
             env_pairs,
             file_path,
             launch,
+            package_id,
         )
         report.diagnostics(chosen.diagnostics)
         command = " ".join([chosen.command, *chosen.args])

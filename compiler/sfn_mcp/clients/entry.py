@@ -36,7 +36,7 @@ from typing import Any
 
 from sfn_mcp.clients.table import Client
 from sfn_mcp.diagnostics import CompileError
-from sfn_mcp.settings import load_settings
+from sfn_mcp.settings import load_packages, load_settings
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 REQUIRED_MODULES = ("mcp", "pydantic", "boto3", "jsonschema")
@@ -62,10 +62,19 @@ class Package:
 
 
 def find_package(
-    config_path: Path | None, name: str | None, package_dir: Path | None, cwd: Path
+    config_path: Path | None,
+    name: str | None,
+    package_dir: Path | None,
+    cwd: Path,
+    package_id: str | None = None,
 ) -> Package:
-    """The generated package, from the project's settings unless flags say otherwise."""
-    settings = load_settings({"name": name} if name else {}, config_path=config_path, cwd=cwd)
+    """The generated package, from the project's settings unless flags say otherwise;
+    ``package_id``: the one of several ``[tool.sfn-mcp.packages.<id>]`` tables."""
+    cli = {"name": name} if name else {}
+    if package_id is None:
+        settings = load_settings(cli, config_path=config_path, cwd=cwd)
+    else:
+        settings = load_packages(cli, config_path=config_path, cwd=cwd, only=(package_id,))[0]
     folder = (cwd / package_dir).resolve() if package_dir else settings.output.resolve()
     package = settings.name
     if (

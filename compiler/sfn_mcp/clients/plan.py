@@ -184,6 +184,7 @@ def plan_all(
     env_pairs: tuple[str, ...],
     file_path: Path | None,
     launch: str | None = None,
+    package_id: str | None = None,
 ) -> tuple[str, Launch, list[Plan]]:
     """The server's name, how it is started (``launch``) and each client's plan; any error
     comes before a file is written."""
@@ -193,7 +194,7 @@ def plan_all(
             hint="configure one --client per run when you pass --file",
         )
     cwd = Path.cwd()
-    package = find_package(config_path, name, package_dir, cwd)
+    package = find_package(config_path, name, package_dir, cwd, package_id)
     server = server_name if server_name is not None else package.name.replace("_", "-")
     if not SERVER_NAME.match(server):
         raise CompileError(
