@@ -157,7 +157,7 @@ test-bundle: venv mcpb
 	$(PY) -m pytest tests/test_bundle.py -q
 
 bench: venv $(ANCHOR_VENV)/.installed
-	$(PY) benchmarks/bench.py
+	PYTHONPATH=. $(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 clean: aws-local-stop
 	rm -rf $(STATE) build dist *.egg-info
