@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import hmac
 import logging
 import os
@@ -357,6 +358,9 @@ def main(server: Server[Any], argv: list[str] | None = None, *, prog: str | None
     )
     args = parser.parse_args(argv)
     server = _offered(parser, server, args)
+    # What the imports made lives as long as the process: out of the collector's sight, the
+    # collections that serving a large tools/list sets off stay short.
+    gc.freeze()
     http_only = (args.host, args.port, args.stateless, args.allowed_host, args.allowed_origin)
     if args.transport != "http" and any(http_only):
         parser.error(
