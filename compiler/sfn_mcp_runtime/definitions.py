@@ -16,6 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -199,8 +200,6 @@ class Tool(Generic[ModelT]):
     schema: Mapping[str, Any] | None = field(default=None, repr=False)
     input_schema: dict[str, Any] = field(init=False, repr=False)
     output_schema: dict[str, Any] = field(init=False, repr=False)
-    # Validates arguments against input_schema (jsonschema's Draft 2020-12, formats checked).
-    schema_validator: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.schema is not None:
@@ -216,7 +215,12 @@ class Tool(Generic[ModelT]):
             properties[IDEMPOTENCY_ARGUMENT] = IDEMPOTENCY_KEY_SCHEMA
         object.__setattr__(self, "input_schema", schema)
         object.__setattr__(self, "output_schema", result_schema(self.output_model))
-        object.__setattr__(self, "schema_validator", input_validator(schema))
+
+    @cached_property
+    def schema_validator(self) -> Any:
+        """Validates arguments against input_schema (jsonschema's Draft 2020-12, formats
+        checked); made on the first call, so a server starts without importing jsonschema."""
+        return input_validator(self.input_schema)
 
     @property
     def takes_idempotency_key(self) -> bool:
