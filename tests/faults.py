@@ -45,6 +45,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.body = body  # for rules that look at it
             for rule in proxy.rules:
                 if rule.matches(self):
                     rule.hits += 1

@@ -343,16 +343,18 @@ def test_bad_package_configuration_gives_its_whole_expected_output(
 
 
 class _Counting(Rule):
-    """Counts the calls of one operation (first attempts: botocore's retries of a call, which
-    say ``attempt=2`` and so on in ``amz-sdk-request``, are the same call) and lets every
-    request through."""
+    """Counts the calls of one operation and lets every request through. A call is its first
+    attempt of its first page: botocore's retries say ``attempt=2`` and so on in
+    ``amz-sdk-request``, and a listing of more machines than a page holds (the session's local
+    AWS, once other tests have added theirs) asks for the next ones with a ``nextToken``."""
 
     attempts: int = 0
 
     def matches(self, handler: BaseHTTPRequestHandler) -> bool:
         if handler.headers.get("X-Amz-Target", "").endswith(f".{self.target}"):
             self.attempts += 1
-            if handler.headers.get("amz-sdk-request", "attempt=1;").startswith("attempt=1;"):
+            first = handler.headers.get("amz-sdk-request", "attempt=1;").startswith("attempt=1;")
+            if first and b'"nextToken"' not in getattr(handler, "body", b""):
                 self.hits += 1
         return False
 
