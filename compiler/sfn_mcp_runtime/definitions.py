@@ -168,6 +168,17 @@ def escape_surrogates(text: str) -> str:
 EXCERPT_CHARACTERS = 60
 
 
+NAMED_AT_MOST = 30  # names a message lists before it says how many more there are
+
+
+def some_names(names: list[str]) -> str:
+    """``names`` joined, or the first of them and how many more ("none" for no name): a server
+    of hundreds of workflows would otherwise repeat them all in descriptions and messages."""
+    if len(names) <= NAMED_AT_MOST:
+        return ", ".join(names) or "none"
+    return f"{', '.join(names[:NAMED_AT_MOST])} and {len(names) - NAMED_AT_MOST} more"
+
+
 def excerpt(text: str, limit: int = EXCERPT_CHARACTERS) -> str:
     """Text someone sent, quoted and cut to ``limit`` characters: how messages show it, so a huge
     value is never repeated whole."""

@@ -17,7 +17,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .catalog import Named
@@ -45,6 +45,8 @@ class View:
     tags: tuple[tuple[str, str | None], ...] = ()
     read_only: bool = False
     page_size: int = 0
+    # where ``tools`` came from, for messages: the flag, or its variable
+    tools_from: str = field(default="--tool", compare=False, repr=False)
 
     @property
     def filtered(self) -> bool:
@@ -64,7 +66,7 @@ class View:
         ``read_only(name)``: the tool's readOnlyHint (asked only with ``read_only`` set)."""
         unknown = [name for name in self.tools if name not in entries]
         if unknown:
-            raise ViewError("; ".join(_unknown(name, entries) for name in unknown))
+            raise ViewError("; ".join(_unknown(name, entries, self.tools_from) for name in unknown))
         kept = [
             name
             for name, entry in entries.items()
@@ -80,10 +82,10 @@ class View:
         return tuple(kept)
 
 
-def _unknown(name: str, entries: Mapping[str, Named]) -> str:
+def _unknown(name: str, entries: Mapping[str, Named], tools_from: str) -> str:
     near = difflib.get_close_matches(name, list(entries), n=1)
     also = f" (did you mean {near[0]}?)" if near else ""
-    return f"--tool {name}: the package has no such tool{also}"
+    return f"{tools_from} {name}: the package has no such tool{also}"
 
 
 def _tagged(workflow: Workflow | None, key: str, value: str | None) -> bool:

@@ -9,7 +9,6 @@ import gc
 import hmac
 import logging
 import os
-import re
 import sys
 from collections.abc import Mapping
 from typing import Any, cast
@@ -222,24 +221,21 @@ def _offered(
             page_size = _page_size(env.get("SFN_MCP_PAGE_SIZE", "").strip() or 0)
         except argparse.ArgumentTypeError as exc:
             parser.error(f"SFN_MCP_PAGE_SIZE: {exc}")
-    tool_source = "--tool" if args.tool else "SFN_MCP_TOOLS:"
-    tag_source = "--tag" if args.tag else "SFN_MCP_TAGS:"
     try:
         view = View(
             surface=surface,
             tools=tuple(dict.fromkeys(args.tool or _split(env.get("SFN_MCP_TOOLS")))),
             tags=tuple(
-                parse_tag(text, tag_source) for text in args.tag or _split(env.get("SFN_MCP_TAGS"))
+                parse_tag(text, "--tag" if args.tag else "SFN_MCP_TAGS:")
+                for text in args.tag or _split(env.get("SFN_MCP_TAGS"))
             ),
             read_only=read_only,
             page_size=page_size,
+            tools_from="--tool" if args.tool else "SFN_MCP_TOOLS:",
         )
         return server if view == current else cast(Any, server).with_view(view)
     except ViewError as exc:
-        message = str(exc)
-        if not args.tool:  # the tools came from the variable: name it
-            message = re.sub(r"(^|; )--tool ", rf"\1{tool_source} ", message)
-        parser.error(message)
+        parser.error(str(exc))
 
 
 def server_label(args: argparse.Namespace) -> str:

@@ -39,6 +39,7 @@ from .definitions import (
     escape_surrogates,
     excerpt,
     sent_arguments,
+    some_names,
 )
 
 logger = logging.getLogger("sfn_mcp.runtime")
@@ -546,7 +547,7 @@ def owner_of(workflows: tuple[Workflow, ...], execution_arn: str, tool: str) -> 
         machine_arn = f"{match['prefix']}:stateMachine:{match['machine']}"
         owner = next((w for w in workflows if w.arn == machine_arn), None)
     if owner is None:
-        names = ", ".join(sorted(w.name for w in workflows if w.type == "STANDARD")) or "none"
+        names = some_names(sorted(w.name for w in workflows if w.type == "STANDARD"))
         raise WorkflowError(
             f"refused: {excerpt(execution_arn, 256)} is not an execution of this server's "
             f"STANDARD workflows ({names}); {tool} only reads executions of its own "

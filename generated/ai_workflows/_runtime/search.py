@@ -190,12 +190,6 @@ class Index:
         self._vocabulary = sorted({w for rarity in self._rarity.values() for w in rarity})
         self._known = frozenset(self._vocabulary)
 
-    def __contains__(self, name: object) -> bool:
-        return name in self.documents
-
-    def entry(self, name: str) -> Mapping[str, Any]:
-        return self.documents[name].entry
-
     def _matches(self, term: str) -> dict[str, float]:
         """The telling words that ``term`` stands for, and how closely (1 for itself)."""
         found = {term: 1.0} if term in self._known else {}

@@ -69,6 +69,7 @@ from .definitions import (
     escape_surrogates,
     excerpt,
     json_depth,
+    some_names,
 )
 from .execution import ASK, PROGRESS, START_ONLY, execution_status, owner_of
 from .search import DescribeQuery, FindQuery, Index, RunRequest, invalid, search_tools
@@ -247,7 +248,7 @@ def status_tool(tools: Iterable[Named]) -> Tool[ExecutionQuery]:
     async def run(query: ExecutionQuery) -> ExecutionResult:
         return await execution_status(workflows, query.execution_arn, query.wait_seconds)
 
-    names = _some(sorted(t.name for t in tools if _standard(t)))
+    names = some_names(sorted(t.name for t in tools if _standard(t)))
     return Tool(
         name=STATUS_TOOL,
         title="Get execution",
@@ -259,17 +260,6 @@ def status_tool(tools: Iterable[Named]) -> Tool[ExecutionQuery]:
         run=run,
         hints=Hints(read_only=True, destructive=False, idempotent=True, open_world=False),
     )
-
-
-NAMED_AT_MOST = 30  # names a description lists before it says how many more there are
-
-
-def _some(names: list[str]) -> str:
-    """``names`` joined, or the first of them and how many more (a package of hundreds of
-    workflows would otherwise repeat them all in its own tools' descriptions)."""
-    if len(names) <= NAMED_AT_MOST:
-        return ", ".join(names) or "none"
-    return f"{', '.join(names[:NAMED_AT_MOST])} and {len(names) - NAMED_AT_MOST} more"
 
 
 def _standard(tool: Named) -> bool:
@@ -293,7 +283,7 @@ def answer_tool(tools: Iterable[Named]) -> Tool[StepAnswer] | None:
     workflows = tuple(t.workflow for t in tools if t.workflow and t.workflow.approval_steps)
     if not workflows:
         return None
-    names = _some(sorted(w.name for w in workflows))
+    names = some_names(sorted(w.name for w in workflows))
 
     async def run(reply: StepAnswer) -> ExecutionResult:
         workflow = owner_of(workflows, reply.execution_arn, ANSWER_TOOL)
@@ -559,7 +549,7 @@ def build_server(
         if searching:
             text = f"Unknown tool {shown}. Find workflows with {FIND_TOOL}; run one with {RUN_TOOL}"
         else:
-            text = f"Unknown tool {shown}. Tools: {_some(sorted([*chosen, *own]))}"
+            text = f"Unknown tool {shown}. Tools: {some_names(sorted([*chosen, *own]))}"
         return _text_result(text, error=True)
 
     def run_target(tool_name: str, arguments: Any) -> str | None:
